@@ -1,0 +1,1 @@
+"""Runnable examples; each is exercised by a test."""

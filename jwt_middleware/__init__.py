@@ -1,0 +1,86 @@
+"""jwt_middleware: JSON Web Token protection for WSGI and ASGI apps.
+
+The core (this package's top level) is framework-free: keys, configuration,
+the verifier, bearer extraction and the error tree. Framework adapters and
+integrations live in their own modules and are imported explicitly.
+"""
+
+from ._bearer import extract_bearer
+from ._claims import PRESETS
+from ._config import Config
+from ._encode import encode
+from ._errors import (
+    AuthenticationError,
+    AuthError,
+    AuthorizationError,
+    ConfigurationError,
+    ExpiredTokenError,
+    ImmatureTokenError,
+    InsufficientRoleError,
+    InsufficientScopeError,
+    InvalidAlgorithmError,
+    InvalidAudienceError,
+    InvalidClaimError,
+    InvalidHeaderError,
+    InvalidIssuedAtError,
+    InvalidIssuerError,
+    InvalidRequestError,
+    InvalidSignatureError,
+    JWTMiddlewareError,
+    MalformedTokenError,
+    MissingClaimError,
+    MissingTokenError,
+    RevokedTokenError,
+    TokenError,
+    TokenTooLargeError,
+    TokenTooOldError,
+    UnknownKeyError,
+    WrongTokenKindError,
+)
+from ._keys import ALGORITHMS, Key, KeySet, generate_key
+from ._principal import Principal
+from ._protocols import KeyResolver, RevocationCheck
+from ._verify import Verifier
+from ._version import __version__
+
+__all__ = [
+    "ALGORITHMS",
+    "AuthError",
+    "AuthenticationError",
+    "AuthorizationError",
+    "Config",
+    "ConfigurationError",
+    "ExpiredTokenError",
+    "ImmatureTokenError",
+    "InsufficientRoleError",
+    "InsufficientScopeError",
+    "InvalidAlgorithmError",
+    "InvalidAudienceError",
+    "InvalidClaimError",
+    "InvalidHeaderError",
+    "InvalidIssuedAtError",
+    "InvalidIssuerError",
+    "InvalidRequestError",
+    "InvalidSignatureError",
+    "JWTMiddlewareError",
+    "Key",
+    "KeyResolver",
+    "KeySet",
+    "MalformedTokenError",
+    "MissingClaimError",
+    "MissingTokenError",
+    "PRESETS",
+    "Principal",
+    "RevocationCheck",
+    "RevokedTokenError",
+    "TokenError",
+    "TokenTooLargeError",
+    "TokenTooOldError",
+    "UnknownKeyError",
+    "Verifier",
+    "WrongTokenKindError",
+    "__version__",
+    "encode",
+    "extract_bearer",
+    "generate_key",
+]

@@ -1,0 +1,228 @@
+"""The project's exception tree.
+
+Three tiers, as in PyJWT:
+
+* :class:`JWTMiddlewareError` is the root: catch it to catch everything.
+* :class:`ConfigurationError` is raised at start-up, never while serving.
+  :class:`AuthError` is raised while serving and maps onto an HTTP answer:
+  :class:`AuthenticationError` (401) and :class:`AuthorizationError` (403).
+  :class:`TokenError` is "the token is bad" (``invalid_token``).
+* One leaf per reason below those, each with a stable ``reason`` code for logs
+  and metrics.
+
+Security: ``description`` is sent to the client. It is always a fixed,
+short text chosen here, never the token, a claim value or key material.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+__all__ = [
+    "AuthError",
+    "AuthenticationError",
+    "AuthorizationError",
+    "ConfigurationError",
+    "ExpiredTokenError",
+    "ImmatureTokenError",
+    "InsufficientRoleError",
+    "InsufficientScopeError",
+    "InvalidAlgorithmError",
+    "InvalidAudienceError",
+    "InvalidClaimError",
+    "InvalidHeaderError",
+    "InvalidIssuedAtError",
+    "InvalidIssuerError",
+    "InvalidRequestError",
+    "InvalidSignatureError",
+    "JWTMiddlewareError",
+    "MalformedTokenError",
+    "MissingClaimError",
+    "MissingTokenError",
+    "RevokedTokenError",
+    "TokenError",
+    "TokenTooLargeError",
+    "TokenTooOldError",
+    "UnknownKeyError",
+    "WrongTokenKindError",
+]
+
+
+class JWTMiddlewareError(Exception):
+    """Root of every exception this package raises."""
+
+
+class ConfigurationError(JWTMiddlewareError, ValueError):
+    """A setting is invalid or unsafe. Raised when the configuration is built."""
+
+
+def _quote(value: str) -> str:
+    # RFC 7235 quoted-string: escape backslash and double quote, drop controls.
+    cleaned = "".join(ch for ch in value if ch >= " " and ch != "\x7f")
+    return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class AuthError(JWTMiddlewareError):
+    """A request was refused. Carries everything needed to render the answer.
+
+    ``status`` is the HTTP status, ``error`` the RFC 6750 error code,
+    ``reason`` a stable machine-readable code for logs and metrics and
+    ``description`` a short text that is safe to send to the client.
+    """
+
+    status: ClassVar[int] = 401
+    error: ClassVar[str] = "invalid_token"
+    reason: ClassVar[str] = "invalid_token"
+    default_description: ClassVar[str] = "the access token is invalid"
+
+    def __init__(self, description: str | None = None, *, scope: str | None = None) -> None:
+        self.description = description or self.default_description
+        self.scope = scope
+        super().__init__(self.description)
+
+    def www_authenticate(self, realm: str = "api") -> str:
+        """The ``WWW-Authenticate`` header value (RFC 6750 section 3)."""
+        parts = [f"realm={_quote(realm)}", f"error={_quote(self.error)}"]
+        parts.append(f"error_description={_quote(self.description)}")
+        if self.scope:
+            parts.append(f"scope={_quote(self.scope)}")
+        return "Bearer " + ", ".join(parts)
+
+    def body(self) -> dict[str, str]:
+        """The JSON body as a dict: ``error`` and ``error_description``."""
+        return {"error": self.error, "error_description": self.description}
+
+    def json_body(self) -> bytes:
+        """The JSON body, encoded."""
+        return json.dumps(self.body(), separators=(",", ":")).encode()
+
+    def headers(self, realm: str = "api") -> list[tuple[str, str]]:
+        """Response headers for this error, ``WWW-Authenticate`` included."""
+        return [
+            ("content-type", "application/json"),
+            ("www-authenticate", self.www_authenticate(realm)),
+            ("cache-control", "no-store"),
+        ]
+
+
+class AuthenticationError(AuthError):
+    """401: no usable credentials."""
+
+
+class InvalidRequestError(AuthenticationError):
+    """401 ``invalid_request``: the ``Authorization`` header is malformed."""
+
+    error = "invalid_request"
+    reason = "malformed_header"
+    default_description = "the authorization header is malformed"
+
+
+class MissingTokenError(InvalidRequestError):
+    """401 ``invalid_request``: no bearer token in the request."""
+
+    reason = "missing_token"
+    default_description = "a bearer token is required"
+
+
+class TokenError(AuthenticationError):
+    """401 ``invalid_token``: the token is bad. Parent of one leaf per reason."""
+
+
+class TokenTooLargeError(TokenError):
+    reason = "token_too_large"
+    default_description = "the token is too large"
+
+
+class MalformedTokenError(TokenError):
+    reason = "malformed"
+    default_description = "the token is malformed"
+
+
+class InvalidHeaderError(TokenError):
+    reason = "invalid_header"
+    default_description = "the token header is not acceptable"
+
+
+class InvalidAlgorithmError(TokenError):
+    reason = "invalid_algorithm"
+    default_description = "the token algorithm is not allowed"
+
+
+class UnknownKeyError(TokenError):
+    reason = "unknown_key"
+    default_description = "the token was signed with an unknown key"
+
+
+class InvalidSignatureError(TokenError):
+    reason = "bad_signature"
+    default_description = "the token signature is invalid"
+
+
+class ExpiredTokenError(TokenError):
+    reason = "expired"
+    default_description = "the token has expired"
+
+
+class ImmatureTokenError(TokenError):
+    reason = "not_yet_valid"
+    default_description = "the token is not valid yet"
+
+
+class InvalidIssuedAtError(TokenError):
+    reason = "invalid_iat"
+    default_description = "the token issue time is invalid"
+
+
+class TokenTooOldError(TokenError):
+    reason = "too_old"
+    default_description = "the token is too old"
+
+
+class InvalidIssuerError(TokenError):
+    reason = "invalid_issuer"
+    default_description = "the token issuer is not accepted"
+
+
+class InvalidAudienceError(TokenError):
+    reason = "invalid_audience"
+    default_description = "the token audience is not accepted"
+
+
+class MissingClaimError(TokenError):
+    reason = "missing_claim"
+    default_description = "the token lacks a required claim"
+
+
+class InvalidClaimError(TokenError):
+    reason = "invalid_claim"
+    default_description = "a token claim is invalid"
+
+
+class WrongTokenKindError(TokenError):
+    reason = "wrong_token_kind"
+    default_description = "this kind of token is not accepted here"
+
+
+class RevokedTokenError(TokenError):
+    reason = "revoked"
+    default_description = "the token has been revoked"
+
+
+class AuthorizationError(AuthError):
+    """403 ``insufficient_scope``: valid token, not enough rights."""
+
+    status = 403
+    error = "insufficient_scope"
+    reason = "forbidden"
+    default_description = "the token does not grant access to this resource"
+
+
+class InsufficientRoleError(AuthorizationError):
+    reason = "insufficient_role"
+    default_description = "a required role is missing"
+
+
+class InsufficientScopeError(AuthorizationError):
+    reason = "insufficient_scope"
+    default_description = "a required scope is missing"

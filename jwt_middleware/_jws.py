@@ -1,0 +1,106 @@
+"""Compact JWS parsing: size, shape, strict base64url and strict JSON.
+
+Pure functions, no key material. Everything here runs before the signature
+check, on attacker-controlled bytes, so it is bounded and strict:
+
+* base64url without padding (RFC 7515 section 2), canonical (unused
+  trailing bits must be zero), no other characters;
+* JSON objects only, no duplicate member names, no ``NaN``/``Infinity``,
+  nesting bounded by the size cap (deep nesting is reported as malformed).
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+import sys
+from typing import Any
+
+from ._errors import MalformedTokenError, TokenTooLargeError
+
+_TO_STD = bytes.maketrans(b"-_", b"+/")
+_PAD = (b"", b"", b"==", b"=")
+# The last character of a segment whose length is 2 or 3 modulo 4 carries
+# unused bits; canonical encodings have them all zero.
+_CANONICAL_LAST = (
+    b"",
+    b"",
+    frozenset(b"AQgw"),
+    frozenset(b"AEIMQUYcgkosw048"),
+)
+_STRICT = sys.version_info >= (3, 11)
+_ALPHABET = re.compile(rb"[A-Za-z0-9_-]*").fullmatch
+
+
+def b64url_decode(segment: bytes) -> bytes:
+    """Decode one base64url segment strictly. Raises :class:`MalformedTokenError`."""
+    rest = len(segment) & 3
+    if rest == 1 or (rest and segment[-1] not in _CANONICAL_LAST[rest]):
+        raise MalformedTokenError()
+    if b"+" in segment or b"/" in segment or b"=" in segment:
+        raise MalformedTokenError()
+    try:
+        if _STRICT:
+            return binascii.a2b_base64(segment.translate(_TO_STD) + _PAD[rest], strict_mode=True)
+        if _ALPHABET(segment) is None:  # pragma: no cover - Python 3.10 only
+            raise MalformedTokenError()
+        return binascii.a2b_base64(segment.translate(_TO_STD) + _PAD[rest])  # pragma: no cover
+    except binascii.Error:
+        raise MalformedTokenError() from None
+
+
+def b64url_encode(data: bytes) -> bytes:
+    """Encode bytes as unpadded base64url."""
+    return binascii.b2a_base64(data, newline=False).translate(_FROM_STD).rstrip(b"=")
+
+
+_FROM_STD = bytes.maketrans(b"+/", b"-_")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate member")
+    return obj
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError("non-finite number")
+
+
+_decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+_decode = _decoder.decode
+
+
+def json_object(data: bytes) -> dict[str, Any]:
+    """Parse a JSON object strictly. Raises :class:`MalformedTokenError`."""
+    try:
+        obj = _decode(data.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise MalformedTokenError() from None
+    if type(obj) is not dict:
+        raise MalformedTokenError()
+    return obj
+
+
+def split(token: str | bytes, max_bytes: int) -> tuple[bytes, bytes, bytes]:
+    """Check size and shape; return the three raw segments.
+
+    The size cap is checked before anything else is done with the input.
+    """
+    if len(token) > max_bytes:
+        raise TokenTooLargeError()
+    if isinstance(token, str):
+        try:
+            raw = token.encode("ascii")
+        except UnicodeEncodeError:
+            raise MalformedTokenError() from None
+    elif isinstance(token, bytes):
+        raw = token
+    else:
+        raise MalformedTokenError()
+    parts = raw.split(b".")
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        raise MalformedTokenError()
+    return parts[0], parts[1], parts[2]

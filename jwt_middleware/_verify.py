@@ -1,0 +1,280 @@
+"""The verifier: one token in, an immutable :class:`Principal` or one of our errors out.
+
+Checks run cheapest first, and nothing from the token is trusted before
+the signature is checked:
+
+1. size (``max_token_bytes``) and shape (three base64url segments);
+2. header: strict JSON; ``alg`` among the configured keys' algorithms;
+   ``kid`` a short string; ``crit`` and ``b64`` refused (no extension is
+   understood here); ``jku``, ``x5u``, ``jwk`` and ``x5c`` are ignored,
+   never used to find a key;
+3. key chosen by ``kid`` only; the token's ``alg`` must equal the key's
+   pinned algorithm; signature;
+4. claims: ``exp`` (required by default), ``nbf``, ``iat`` not in the future,
+   ``max_age``, ``iss`` exact, ``aud``, ``sub``/``jti`` are strings, required
+   claims, token kind (access vs refresh), ``typ``, custom checks;
+5. revocation, when a check is plugged in.
+
+``verify`` and ``averify`` share every pure step; only key resolution and
+revocation differ (sync vs async).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._claims import ACCESS, REFRESH, extractor, normalize_typ, token_kind
+from ._config import Config
+from ._errors import (
+    ExpiredTokenError,
+    ImmatureTokenError,
+    InvalidAlgorithmError,
+    InvalidAudienceError,
+    InvalidClaimError,
+    InvalidHeaderError,
+    InvalidIssuedAtError,
+    InvalidIssuerError,
+    InvalidSignatureError,
+    MissingClaimError,
+    TokenTooOldError,
+    WrongTokenKindError,
+)
+from ._jws import b64url_decode, json_object, split
+from ._keys import Key
+from ._principal import Principal, make_principal
+from ._protocols import KeyResolver, RevocationCheck
+
+__all__ = ["Verifier"]
+
+logger = logging.getLogger("jwt_middleware")
+
+_BIG = 1e15  # seconds; bounds numeric dates and rules out inf and nan
+_MAX_KID = 256
+_KINDS = (ACCESS, REFRESH)
+
+
+def _date(claims: Mapping[str, Any], name: str) -> Any:
+    """A NumericDate claim, or ``None`` when absent. Strict: int or float, finite."""
+    value: Any = claims.get(name)
+    if value is None and name not in claims:
+        return None
+    kind = type(value)
+    if (kind is not int and kind is not float) or not -_BIG < value < _BIG:
+        raise InvalidClaimError(f"the {name} claim must be a number")
+    return value
+
+
+class Verifier:
+    """Verifies tokens against one :class:`Config`.
+
+    ``keys`` replaces the configured key set as the source of keys (for a
+    remote JWKS client); ``revocation`` plugs in a revocation check.
+    """
+
+    __slots__ = (
+        "_algorithms",
+        "_audiences",
+        "_checks",
+        "_clock",
+        "_issuers",
+        "_leeway",
+        "_max",
+        "_max_age",
+        "_require_exp",
+        "_required",
+        "_resolver",
+        "_revocation",
+        "_roles",
+        "_scopes",
+        "_typ",
+        "config",
+    )
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        keys: KeyResolver | None = None,
+        revocation: RevocationCheck | None = None,
+    ) -> None:
+        self.config = config
+        self._resolver: KeyResolver = keys if keys is not None else config.keys
+        self._revocation = revocation
+        self._algorithms = frozenset(self._resolver.algorithms)
+        self._max = config.max_token_bytes
+        self._clock: Callable[[], float] = config.clock
+        self._leeway = float(config.leeway)
+        self._require_exp = config.require_exp
+        self._max_age = config.max_age
+        self._issuers = _set(config.issuer)
+        self._audiences = _set(config.audience)
+        self._required = config.required_claims
+        self._typ = normalize_typ(config.token_type) if config.token_type else None
+        self._roles = extractor(config.roles_paths)
+        self._scopes = extractor(config.scopes_paths)
+        self._checks = tuple(config.claim_checks.items())
+
+    # --- public -----------------------------------------------------------
+
+    def verify(self, token: str | bytes, *, kind: str = ACCESS) -> Principal:
+        """Verify a token (sync). Raises a :class:`~jwt_middleware.TokenError` subclass."""
+        header, kid, signing_input, payload, signature = self._parse(token)
+        key = self._resolver.resolve(kid)
+        principal = self._finish(header, key, signing_input, payload, signature, kind)
+        if self._revocation is not None:
+            self._revocation.check(principal)
+        return principal
+
+    async def averify(self, token: str | bytes, *, kind: str = ACCESS) -> Principal:
+        """Verify a token (async): key lookup and revocation never block the loop."""
+        header, kid, signing_input, payload, signature = self._parse(token)
+        key = await self._resolver.aresolve(kid)
+        principal = self._finish(header, key, signing_input, payload, signature, kind)
+        if self._revocation is not None:
+            await self._revocation.acheck(principal)
+        return principal
+
+    def verify_signature(self, token: str | bytes) -> tuple[dict[str, Any], bytes]:
+        """Only the JWS stages (size, shape, header, key, signature).
+
+        Returns the header and the raw payload bytes; no claim is checked.
+        Security: the payload is authentic but not validated; use
+        :meth:`verify` for tokens.
+        """
+        header, kid, signing_input, payload, signature = self._parse(token)
+        self._check_signature(header, self._resolver.resolve(kid), signing_input, signature)
+        return header, b64url_decode(payload)
+
+    # --- pure steps -------------------------------------------------------
+
+    def _parse(self, token: str | bytes) -> tuple[dict[str, Any], str | None, bytes, bytes, bytes]:
+        head, payload, sig = split(token, self._max)
+        header = json_object(b64url_decode(head))
+        alg = header.get("alg")
+        if type(alg) is not str or alg not in self._algorithms:
+            raise InvalidAlgorithmError()
+        kid = header.get("kid")
+        if kid is not None and (type(kid) is not str or len(kid) > _MAX_KID):
+            raise InvalidHeaderError("the kid header must be a short string")
+        if "crit" in header or ("b64" in header and header["b64"] is not True):
+            raise InvalidHeaderError("the token uses a JWS extension that is not supported")
+        return header, kid, head + b"." + payload, payload, b64url_decode(sig)
+
+    @staticmethod
+    def _check_signature(
+        header: dict[str, Any], key: Key, signing_input: bytes, signature: bytes
+    ) -> None:
+        if header["alg"] != key.algorithm:
+            raise InvalidAlgorithmError("the token algorithm does not match its key")
+        if not key._alg_obj.verify(signing_input, key._verify_key, signature):
+            raise InvalidSignatureError()
+
+    def _finish(
+        self,
+        header: dict[str, Any],
+        key: Key,
+        signing_input: bytes,
+        payload: bytes,
+        signature: bytes,
+        kind: str,
+    ) -> Principal:
+        self._check_signature(header, key, signing_input, signature)
+        claims = json_object(b64url_decode(payload))
+        self._check_times(claims)
+        self._check_parties(claims)
+        self._check_kind(header, claims, kind)
+        if self._required or self._checks:
+            self._check_required(claims)
+        return make_principal(claims, header, self._roles(claims), self._scopes(claims), kind)
+
+    def _check_times(self, claims: Mapping[str, Any]) -> None:
+        now = self._clock()
+        leeway = self._leeway
+        exp = _date(claims, "exp")
+        if exp is None:
+            if self._require_exp:
+                raise MissingClaimError("the token has no expiry (exp)")
+        elif exp <= now - leeway:
+            raise ExpiredTokenError()
+        nbf = _date(claims, "nbf")
+        if nbf is not None and nbf > now + leeway:
+            raise ImmatureTokenError()
+        iat = _date(claims, "iat")
+        if iat is not None and iat > now + leeway:
+            raise InvalidIssuedAtError("the token was issued in the future")
+        if self._max_age is not None:
+            if iat is None:
+                raise MissingClaimError("the token has no issue time (iat)")
+            if now - iat > self._max_age + leeway:
+                raise TokenTooOldError()
+
+    def _check_parties(self, claims: Mapping[str, Any]) -> None:
+        issuers = self._issuers
+        if issuers is not None:
+            iss = claims.get("iss")
+            if iss is None:
+                raise MissingClaimError("the token has no issuer (iss)")
+            if type(iss) is not str or iss not in issuers:
+                raise InvalidIssuerError()
+        audiences = self._audiences
+        aud = claims.get("aud")
+        if audiences is not None:
+            if aud is None:
+                raise MissingClaimError("the token has no audience (aud)")
+            if type(aud) is str:
+                if aud not in audiences:
+                    raise InvalidAudienceError()
+            elif type(aud) is list:
+                if not all(type(a) is str for a in aud) or audiences.isdisjoint(aud):
+                    raise InvalidAudienceError()
+            else:
+                raise InvalidAudienceError()
+        elif "aud" in claims:
+            raise InvalidAudienceError("the token names an audience but none is configured")
+        sub = claims.get("sub")
+        if sub is not None and type(sub) is not str:
+            raise InvalidClaimError("the sub claim must be a string")
+        jti = claims.get("jti")
+        if jti is not None and type(jti) is not str:
+            raise InvalidClaimError("the jti claim must be a string")
+
+    def _check_kind(self, header: Mapping[str, Any], claims: Mapping[str, Any], kind: str) -> None:
+        found = token_kind(header, claims)
+        if kind == ACCESS:
+            if found is not None and found != ACCESS:
+                raise WrongTokenKindError(f"a {found} token cannot be used as an access token")
+            if self._typ is not None:
+                typ = header.get("typ")
+                if type(typ) is not str or normalize_typ(typ) != self._typ:
+                    raise InvalidHeaderError("the token type (typ) is not accepted")
+        elif kind == REFRESH:
+            if found != REFRESH:
+                raise WrongTokenKindError("only a refresh token is accepted here")
+        else:
+            raise ValueError(f"kind must be one of {_KINDS}")
+
+    def _check_required(self, claims: Mapping[str, Any]) -> None:
+        for name in self._required:
+            if claims.get(name) is None:
+                raise MissingClaimError(f"the token lacks the {name} claim")
+        for name, check in self._checks:
+            if name not in claims:
+                raise MissingClaimError(f"the token lacks the {name} claim")
+            try:
+                ok = check(claims[name])
+            except Exception as exc:  # a predicate bug must not become a 500
+                # Only the exception type is logged: its text may quote the claim.
+                logger.warning(
+                    "claim check for %r raised %s; token refused", name, type(exc).__name__
+                )
+                ok = False
+            if not ok:
+                raise InvalidClaimError(f"the {name} claim is not accepted")
+
+
+def _set(value: str | tuple[str, ...] | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    return frozenset((value,) if isinstance(value, str) else value)
