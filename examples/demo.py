@@ -70,7 +70,7 @@ def main() -> None:
         good = encode(claims, signer)
         print("\nverifying:")
         _attempt(verifier, "a fresh token", good)
-        head, payload, sig = good.split(".")
+        head, _, sig = good.split(".")
         tampered = encode({**claims, "roles": ["admin", "root"]}, signer).split(".")[1]
         _attempt(verifier, "payload swapped", f"{head}.{tampered}.{sig}")
         _attempt(verifier, "expired", encode({**claims, "exp": now - 5}, signer))

@@ -1,0 +1,220 @@
+"""Pure ASGI middleware: JWT bearer authentication for any ASGI app.
+
+Usage::
+
+    from jwt_middleware import Config, Key
+    from jwt_middleware.asgi import JWTMiddleware
+
+    config = Config(keys=Key.from_pem_file("public.pem", "RS256"), issuer="https://auth.example")
+    app = JWTMiddleware(app, config=config, public_paths=["/health", "/docs*"])
+
+With Starlette or FastAPI, ``app.add_middleware(JWTMiddleware, config=config)``.
+
+For ``http`` and ``websocket`` scopes it reads ``Authorization: Bearer``,
+verifies the token without blocking the event loop, and sets:
+
+* ``scope["jwt_middleware.principal"]``: the :class:`~jwt_middleware.Principal`
+  (or ``None`` when the request needed no token);
+* ``scope["user"]`` and ``scope["auth"]`` in the shapes Starlette reads, so
+  ``request.user.is_authenticated``, ``request.auth.scopes`` and Starlette's
+  own ``@requires("admin")`` work. ``auth.scopes`` holds the token's roles
+  and scopes together.
+
+Everything else (``lifespan``, ...) passes through untouched.
+
+A refused HTTP request gets the RFC 6750 answer: 401 or 403, a JSON body
+``{"error": ..., "error_description": ...}`` and ``WWW-Authenticate``.
+A refused websocket handshake gets that same HTTP answer when the server
+offers the ``websocket.http.response`` extension, and close code 1008
+otherwise. Browsers cannot set headers on websockets, so the token may also
+come from a query parameter (``websocket_query_param="access_token"``) or
+from the subprotocol list (``websocket_subprotocol=True``: the client offers
+``["bearer", token]`` and the middleware accepts ``"bearer"`` on the app's
+behalf). Both are off by default; query strings end up in access logs.
+
+``on_error(scope, error)`` may return an ASGI app (a Starlette ``Response``
+is one) to answer instead; returning ``None`` keeps the default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ._authenticator import MULTIPLE, PRINCIPAL_KEY, AuthEvent, RequestInfo, build_authenticator
+from ._config import Config
+from ._errors import AuthError
+from ._principal import Principal
+from ._verify import Verifier
+
+__all__ = ["PRINCIPAL_KEY", "AnonymousUser", "AuthCredentials", "JWTMiddleware", "JWTUser"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ErrorHook = Callable[[Scope, AuthError], "ASGIApp | None"]
+
+_SUBPROTOCOL = "bearer"
+
+
+class JWTUser:
+    """``request.user`` for a verified token (Starlette's ``BaseUser`` shape)."""
+
+    __slots__ = ("principal",)
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.principal.subject or ""
+
+    @property
+    def identity(self) -> str:
+        return self.principal.subject or ""
+
+    def __repr__(self) -> str:
+        return f"<JWTUser {self.principal.subject!r}>"
+
+
+class AnonymousUser:
+    """``request.user`` when no token was needed or given."""
+
+    __slots__ = ()
+    is_authenticated = False
+    display_name = ""
+    identity = ""
+    principal = None
+
+
+class AuthCredentials:
+    """``request.auth``: ``scopes`` holds the principal's roles and scopes."""
+
+    __slots__ = ("scopes",)
+
+    def __init__(self, scopes: Iterable[str] = ()) -> None:
+        self.scopes = sorted(scopes)
+
+
+_ANONYMOUS = AnonymousUser()
+
+
+class JWTMiddleware:
+    """Pure ASGI middleware. Configuration in the constructor; no state per request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        config: Config | None = None,
+        verifier: Verifier | None = None,
+        mode: str = "required",
+        public_paths: Iterable[str] = (),
+        public_methods: Iterable[str] = (),
+        websocket_query_param: str | None = None,
+        websocket_subprotocol: bool = False,
+        on_error: ErrorHook | None = None,
+        on_event: Callable[[AuthEvent], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.authenticator = build_authenticator(
+            config,
+            verifier,
+            mode=mode,
+            public_paths=public_paths,
+            public_methods=public_methods,
+            on_event=on_event,
+        )
+        self.query_param = websocket_query_param
+        self.subprotocol = websocket_subprotocol
+        self.on_error = on_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        request, offered = self._request(scope)
+        try:
+            principal = await self.authenticator.aauthenticate(request)
+        except AuthError as exc:
+            await self._refuse(scope, receive, send, exc)
+            return
+        scope[PRINCIPAL_KEY] = principal
+        if principal is None:
+            scope["user"] = _ANONYMOUS
+            scope["auth"] = AuthCredentials()
+        else:
+            scope["user"] = JWTUser(principal)
+            scope["auth"] = AuthCredentials(principal.roles | principal.scopes)
+        if offered is not None:
+            send = _accepting_bearer(send)
+            scope["subprotocols"] = offered
+        await self.app(scope, receive, send)
+
+    def _request(self, scope: Scope) -> tuple[RequestInfo, list[str] | None]:
+        authorization: str | None = None
+        preflight = False
+        protocols: str | None = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = MULTIPLE if authorization is not None else value.decode("latin-1")
+            elif name == b"access-control-request-method":
+                preflight = True
+            elif name == b"sec-websocket-protocol":
+                protocols = value.decode("latin-1")
+        method = scope.get("method", "GET")
+        alt: str | None = None
+        offered: list[str] | None = None
+        if scope["type"] == "websocket" and authorization is None:
+            if self.subprotocol and protocols:
+                items = [p.strip() for p in protocols.split(",")]
+                if _SUBPROTOCOL in items:
+                    at = items.index(_SUBPROTOCOL)
+                    if at + 1 < len(items):
+                        alt = items[at + 1]
+                        offered = items[: at + 1] + items[at + 2 :]
+            if alt is None and self.query_param:
+                query = scope.get("query_string", b"").decode("latin-1")
+                alt = dict(parse_qsl(query)).get(self.query_param)
+        request = RequestInfo(
+            method, scope["path"], authorization, preflight and method == "OPTIONS", alt
+        )
+        return request, offered
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, exc: AuthError) -> None:
+        if self.on_error is not None:
+            answer = self.on_error(scope, exc)
+            if answer is not None:
+                await answer(scope, receive, send)
+                return
+        realm = self.authenticator.realm
+        headers = [(k.encode(), v.encode()) for k, v in exc.headers(realm)]
+        body = exc.json_body()
+        headers.append((b"content-length", str(len(body)).encode()))
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        elif "websocket.http.response" in scope.get("extensions", {}):
+            await send(
+                {"type": "websocket.http.response.start", "status": exc.status, "headers": headers}
+            )
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await send({"type": "websocket.close", "code": 1008, "reason": exc.error})
+
+
+def _accepting_bearer(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "websocket.accept" and not message.get("subprotocol"):
+            message = {**message, "subprotocol": _SUBPROTOCOL}
+        await send(message)
+
+    return wrapped
