@@ -21,8 +21,13 @@ def run(
     rounds: int = 41,
     batch: int = 200,
     seed: int = 1,
+    inner: int = 1,
 ) -> dict[str, list[float]]:
-    """Per-call seconds for each variant, one sample per round."""
+    """Per-call seconds for each variant, one sample per round.
+
+    ``inner`` is how many operations one call of a variant performs (an async
+    variant runs ``inner`` requests per event-loop entry).
+    """
     rng = random.Random(seed)
     names = list(variants)
     samples: dict[str, list[float]] = {n: [] for n in names}
@@ -39,7 +44,7 @@ def run(
                 start = time.perf_counter_ns()
                 for _ in range(batch):
                     fn()
-                samples[name].append((time.perf_counter_ns() - start) / batch / 1e9)
+                samples[name].append((time.perf_counter_ns() - start) / (batch * inner) / 1e9)
             gc.collect()
     finally:
         if gc_was_enabled:

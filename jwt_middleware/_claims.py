@@ -87,6 +87,18 @@ def extractor(paths: tuple[str, ...]) -> Extractor:
             return _EMPTY if value is None else _values(value)
 
         return single
+    if not any("." in p for p in paths):
+        names = paths
+
+        def flat(claims: Mapping[str, Any]) -> frozenset[str]:
+            found: frozenset[str] = _EMPTY
+            for name in names:
+                value = claims.get(name)
+                if value is not None:
+                    found = found | _values(value) if found else _values(value)
+            return found
+
+        return flat
     split = tuple((p, tuple(p.split("."))) for p in paths)
 
     def several(claims: Mapping[str, Any]) -> frozenset[str]:

@@ -55,11 +55,8 @@ _MAX_KID = 256
 _KINDS = (ACCESS, REFRESH)
 
 
-def _date(claims: Mapping[str, Any], name: str) -> Any:
-    """A NumericDate claim, or ``None`` when absent. Strict: int or float, finite."""
-    value: Any = claims.get(name)
-    if value is None and name not in claims:
-        return None
+def _date(value: Any, name: str) -> Any:
+    """A NumericDate claim value, checked strictly: int or float, finite, bounded."""
     kind = type(value)
     if (kind is not int and kind is not float) or not -_BIG < value < _BIG:
         raise InvalidClaimError(f"the {name} claim must be a number")
@@ -156,7 +153,8 @@ class Verifier:
         if type(alg) is not str or alg not in self._algorithms:
             raise InvalidAlgorithmError()
         kid = header.get("kid")
-        if kid is not None and (type(kid) is not str or len(kid) > _MAX_KID):
+        # ``"kid": null`` is not a string either: refused, never taken as "no kid".
+        if (kid is not None or "kid" in header) and (type(kid) is not str or len(kid) > _MAX_KID):
             raise InvalidHeaderError("the kid header must be a short string")
         if "crit" in header or ("b64" in header and header["b64"] is not True):
             raise InvalidHeaderError("the token uses a JWS extension that is not supported")
@@ -192,18 +190,21 @@ class Verifier:
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         now = self._clock()
         leeway = self._leeway
-        exp = _date(claims, "exp")
-        if exp is None:
-            if self._require_exp:
-                raise MissingClaimError("the token has no expiry (exp)")
-        elif exp <= now - leeway:
-            raise ExpiredTokenError()
-        nbf = _date(claims, "nbf")
-        if nbf is not None and nbf > now + leeway:
+        exp = claims.get("exp")
+        if exp is not None or "exp" in claims:
+            exp = _date(exp, "exp")
+            if exp // 1 <= now - leeway:  # a fractional exp expires at the start of its second
+                raise ExpiredTokenError()
+        elif self._require_exp:
+            raise MissingClaimError("the token has no expiry (exp)")
+        nbf = claims.get("nbf")
+        if (nbf is not None or "nbf" in claims) and _date(nbf, "nbf") > now + leeway:
             raise ImmatureTokenError()
-        iat = _date(claims, "iat")
-        if iat is not None and iat > now + leeway:
-            raise InvalidIssuedAtError("the token was issued in the future")
+        iat = claims.get("iat")
+        if iat is not None or "iat" in claims:
+            iat = _date(iat, "iat")
+            if iat > now + leeway:
+                raise InvalidIssuedAtError("the token was issued in the future")
         if self._max_age is not None:
             if iat is None:
                 raise MissingClaimError("the token has no issue time (iat)")
@@ -233,11 +234,12 @@ class Verifier:
                 raise InvalidAudienceError()
         elif "aud" in claims:
             raise InvalidAudienceError("the token names an audience but none is configured")
+        # Present means a string: ``null`` is refused like any other non-string.
         sub = claims.get("sub")
-        if sub is not None and type(sub) is not str:
+        if type(sub) is not str and "sub" in claims:
             raise InvalidClaimError("the sub claim must be a string")
         jti = claims.get("jti")
-        if jti is not None and type(jti) is not str:
+        if type(jti) is not str and "jti" in claims:
             raise InvalidClaimError("the jti claim must be a string")
 
     def _check_kind(self, header: Mapping[str, Any], claims: Mapping[str, Any], kind: str) -> None:
