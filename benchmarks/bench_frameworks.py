@@ -257,7 +257,10 @@ def main() -> None:
          {k: wsgi_runner(v, token) for k, v in flask_apps().items()}),
     ]
     print(f"{args.rounds} interleaved rounds of {args.batch}×{INNER} requests per variant\n")
-    summary = ["| framework | jwt_middleware × bare | target | peers × bare |", "|---|---:|---:|---|"]
+    summary = [
+        "| framework | jwt_middleware × bare | target | peers × bare |",
+        "|---|---:|---:|---|",
+    ]
     for key, title, baseline, runners in groups:
         text, samples = _run_group(title, runners, baseline, args.rounds, args.batch)
         print(text, "\n")

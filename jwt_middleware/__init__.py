@@ -15,6 +15,7 @@ from ._errors import (
     AuthorizationError,
     ConfigurationError,
     ExpiredTokenError,
+    FreshTokenRequiredError,
     ImmatureTokenError,
     InsufficientRoleError,
     InsufficientScopeError,
@@ -31,12 +32,14 @@ from ._errors import (
     MissingClaimError,
     MissingTokenError,
     RevokedTokenError,
+    ServiceUnavailableError,
     TokenError,
     TokenTooLargeError,
     TokenTooOldError,
     UnknownKeyError,
     WrongTokenKindError,
 )
+from ._issue import Issuer, TokenPair
 from ._keys import ALGORITHMS, Key, KeySet, generate_key
 from ._principal import Principal
 from ._protocols import KeyResolver, RevocationCheck
@@ -51,6 +54,7 @@ __all__ = [
     "Config",
     "ConfigurationError",
     "ExpiredTokenError",
+    "FreshTokenRequiredError",
     "ImmatureTokenError",
     "InsufficientRoleError",
     "InsufficientScopeError",
@@ -62,6 +66,7 @@ __all__ = [
     "InvalidIssuerError",
     "InvalidRequestError",
     "InvalidSignatureError",
+    "Issuer",
     "JWTMiddlewareError",
     "Key",
     "KeyResolver",
@@ -73,7 +78,9 @@ __all__ = [
     "Principal",
     "RevocationCheck",
     "RevokedTokenError",
+    "ServiceUnavailableError",
     "TokenError",
+    "TokenPair",
     "TokenTooLargeError",
     "TokenTooOldError",
     "UnknownKeyError",

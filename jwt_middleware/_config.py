@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from ._claims import preset_paths
 from ._errors import ConfigurationError
 from ._keys import Key, KeySet
+from .stores import Store, StoreError, store_from_url
 
 __all__ = ["Config"]
 
@@ -42,8 +43,9 @@ class Config:
     expiry is valid for ever once leaked.
     """
 
-    #: The keys tokens may be signed with (a :class:`KeySet`, a :class:`Key`, or keys).
-    keys: KeySet
+    #: The keys tokens may be signed with (a :class:`KeySet`, a :class:`Key`, or keys);
+    #: always a :class:`KeySet` once built (see :attr:`key_set`).
+    keys: KeySet | Key | Iterable[Key]
     #: Accepted ``iss`` values, matched exactly. ``None``: not checked.
     issuer: str | tuple[str, ...] | None = None
     #: Accepted ``aud`` values; a token must name one. ``None``: tokens must carry no ``aud``.
@@ -74,6 +76,13 @@ class Config:
     realm: str = "api"
     #: The clock, seconds since the epoch (tests pass a fixed one).
     clock: Callable[[], float] = time.time
+    #: Where revocations and refresh families live: a Store or a URL
+    #: (``memory://``, ``sqlite:///path.db``, ``redis://host:6379/0``). ``None``: no store.
+    store: Store | str | None = None
+    #: Consult the store on every verify (when there is one).
+    revocation: bool = True
+    #: When the store cannot be reached: ``"closed"`` (503) or ``"open"`` (accept, log).
+    store_failure: str = "closed"
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -132,6 +141,20 @@ class Config:
         if not callable(self.clock):
             raise ConfigurationError("clock must be a callable returning seconds")
         put(self, "_paths", (self.roles_claim or roles, self.scopes_claim or scopes))
+        if isinstance(self.store, str):
+            try:
+                put(self, "store", store_from_url(self.store))
+            except StoreError as exc:
+                raise ConfigurationError(str(exc)) from None
+        elif self.store is not None and not isinstance(self.store, Store):
+            raise ConfigurationError("store must be a Store, a store URL, or None")
+        if self.store_failure not in ("closed", "open"):
+            raise ConfigurationError('store_failure must be "closed" or "open"')
+
+    @property
+    def key_set(self) -> KeySet:
+        """The keys as a :class:`KeySet` (what ``keys`` always is once built)."""
+        return cast(KeySet, self.keys)
 
     @property
     def roles_paths(self) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ __all__ = [
     "AuthorizationError",
     "ConfigurationError",
     "ExpiredTokenError",
+    "FreshTokenRequiredError",
     "ImmatureTokenError",
     "InsufficientRoleError",
     "InsufficientScopeError",
@@ -41,6 +42,7 @@ __all__ = [
     "MissingClaimError",
     "MissingTokenError",
     "RevokedTokenError",
+    "ServiceUnavailableError",
     "TokenError",
     "TokenTooLargeError",
     "TokenTooOldError",
@@ -123,6 +125,15 @@ class MissingTokenError(InvalidRequestError):
 
     reason = "missing_token"
     default_description = "a bearer token is required"
+
+
+class FreshTokenRequiredError(AuthenticationError):
+    """401 ``insufficient_user_authentication`` (RFC 9470): this route needs a token
+    minted by a login, not by a refresh. The client should ask the user to log in again."""
+
+    error = "insufficient_user_authentication"
+    reason = "not_fresh"
+    default_description = "a fresh login is required for this action"
 
 
 class TokenError(AuthenticationError):
@@ -226,3 +237,23 @@ class InsufficientRoleError(AuthorizationError):
 class InsufficientScopeError(AuthorizationError):
     reason = "insufficient_scope"
     default_description = "a required scope is missing"
+
+
+class ServiceUnavailableError(AuthError):
+    """503: the revocation store could not be asked, so the token was not accepted.
+
+    Fail closed: a token that could not be checked is never let through.
+    ``retry_after`` seconds go into the ``Retry-After`` header.
+    """
+
+    status = 503
+    error = "temporarily_unavailable"
+    reason = "store_unavailable"
+    default_description = "token revocation cannot be checked right now; retry shortly"
+
+    def __init__(self, description: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+    def headers(self, realm: str = "api") -> list[tuple[str, str]]:
+        return [*super().headers(realm), ("retry-after", str(self.retry_after))]

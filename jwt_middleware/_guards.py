@@ -8,7 +8,9 @@ Starlette) or dependencies (FastAPI) under the same names:
 * ``roles_required(*roles)``: every one of the roles;
 * ``roles_accepted(*roles)``: at least one of the roles;
 * ``scopes_required(*scopes)``: every one of the scopes;
-* ``claims_required(predicate, description=...)``: a predicate over the claims.
+* ``claims_required(predicate, description=...)``: a predicate over the claims;
+* ``fresh_required()``: a token minted by a login, not by a refresh (401
+  ``insufficient_user_authentication``, RFC 9470): for password changes, payments.
 """
 
 from __future__ import annotations
@@ -19,12 +21,20 @@ from typing import Any
 from ._errors import (
     AuthorizationError,
     ConfigurationError,
+    FreshTokenRequiredError,
     InsufficientRoleError,
     InsufficientScopeError,
 )
 from ._principal import Principal
 
-__all__ = ["Guard", "claims_required", "roles_accepted", "roles_required", "scopes_required"]
+__all__ = [
+    "Guard",
+    "claims_required",
+    "fresh_required",
+    "roles_accepted",
+    "roles_required",
+    "scopes_required",
+]
 
 
 class Guard:
@@ -103,3 +113,13 @@ def claims_required(
             raise AuthorizationError()
 
     return Guard(description, check)
+
+
+def fresh_required() -> Guard:
+    """The token must be fresh: minted by a login (``"fresh": true``), not by a refresh."""
+
+    def check(principal: Principal) -> None:
+        if principal.claims.get("fresh") is not True:
+            raise FreshTokenRequiredError()
+
+    return Guard("fresh_required", check)

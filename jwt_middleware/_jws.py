@@ -89,7 +89,11 @@ def split(token: str | bytes, max_bytes: int) -> tuple[bytes, bytes, bytes]:
 
     The size cap is checked before anything else is done with the input.
     """
-    if len(token) > max_bytes:
+    try:
+        size = len(token)
+    except TypeError:  # None, a number: not a token (and never a bare TypeError)
+        raise MalformedTokenError() from None
+    if size > max_bytes:
         raise TokenTooLargeError()
     if isinstance(token, str):
         try:
@@ -101,6 +105,7 @@ def split(token: str | bytes, max_bytes: int) -> tuple[bytes, bytes, bytes]:
     else:
         raise MalformedTokenError()
     parts = raw.split(b".")
-    if len(parts) != 3 or not parts[0] or not parts[1]:
+    # An empty payload is a valid JWS (RFC 7515); a JWT's claims parse refuses it later.
+    if len(parts) != 3 or not parts[0]:
         raise MalformedTokenError()
     return parts[0], parts[1], parts[2]

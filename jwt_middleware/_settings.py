@@ -95,6 +95,9 @@ PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "REQUIRE_EXP": ("require_exp", _bool),
     "ROLES_CLAIM": ("roles_claim", _list),
     "SCOPES_CLAIM": ("scopes_claim", _list),
+    "STORE_URL": ("store", _str),
+    "REVOCATION": ("revocation", _bool),
+    "STORE_FAILURE": ("store_failure", _str),
     "TOKEN_TYPE": ("token_type", _str),
 }
 

@@ -45,6 +45,8 @@ from ._jws import b64url_decode, json_object, split
 from ._keys import Key
 from ._principal import Principal, make_principal
 from ._protocols import KeyResolver, RevocationCheck
+from ._revocation import StoreRevocation
+from .stores import Store
 
 __all__ = ["Verifier"]
 
@@ -97,7 +99,12 @@ class Verifier:
         revocation: RevocationCheck | None = None,
     ) -> None:
         self.config = config
-        self._resolver: KeyResolver = keys if keys is not None else config.keys
+        self._resolver: KeyResolver = keys if keys is not None else config.key_set
+        store = config.store
+        if revocation is None and isinstance(store, Store) and config.revocation:
+            revocation = StoreRevocation(
+                store, clock=config.clock, fail_open=config.store_failure == "open"
+            )
         self._revocation = revocation
         self._algorithms = frozenset(self._resolver.algorithms)
         self._max = config.max_token_bytes

@@ -48,7 +48,18 @@ from ._errors import AuthError
 from ._principal import Principal
 from ._verify import Verifier
 
-__all__ = ["PRINCIPAL_KEY", "AnonymousUser", "AuthCredentials", "JWTMiddleware", "JWTUser"]
+__all__ = [
+    "AUTHENTICATOR_KEY",
+    "PRINCIPAL_KEY",
+    "AnonymousUser",
+    "AuthCredentials",
+    "JWTMiddleware",
+    "JWTUser",
+]
+
+#: Scope key of the middleware's :class:`Authenticator`, so that integrations
+#: (decorators, dependencies) answer with its realm and report to its hooks.
+AUTHENTICATOR_KEY = "jwt_middleware.authenticator"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -148,6 +159,7 @@ class JWTMiddleware:
             await self._refuse(scope, receive, send, exc)
             return
         scope[PRINCIPAL_KEY] = principal
+        scope[AUTHENTICATOR_KEY] = self.authenticator
         if principal is None:
             scope["user"] = _ANONYMOUS
             scope["auth"] = AuthCredentials()

@@ -1,0 +1,308 @@
+"""Issuing tokens: login pairs, refresh rotation with reuse detection, logout.
+
+An :class:`Issuer` signs with the configured signing key (its ``kid`` in
+the header) and a store keeps refresh families and revocations:
+
+* ``issue(subject, roles=..., scopes=...)``: a login. A new refresh
+  family; the access token is marked ``fresh``.
+* ``refresh(refresh_token)``: a new pair; the presented refresh token is
+  retired atomically. Presenting a retired one again revokes the whole
+  family (RFC 9700 section 4.14) and answers 401. Of two concurrent
+  refreshes of one token exactly one wins. ``refresh_grace`` (off by
+  default) lets a client that retries present the token it just retired
+  for that many seconds.
+* ``logout(principal, refresh_token=None)``: revokes the access token's
+  ``jti`` (kept until its ``exp``) and its refresh family.
+* ``revoke_subject(subject)``: every token of the subject issued before
+  now (password change, compromise).
+
+Access tokens carry ``typ: at+jwt`` (RFC 9068), ``iss``, ``sub`` (always a
+string), ``aud``, ``iat``, ``nbf``, ``exp`` (15 minutes by default), ``jti``,
+roles and scopes, ``fresh`` and the family id ``fam``. Refresh tokens carry
+``typ: refresh+jwt``, live 14 days by default, and name the issuer itself
+as their audience, so a service that checks its own audience never takes
+one for an access token even without looking at ``typ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._claims import ACCESS_TYP, REFRESH, REFRESH_TYP
+from ._config import Config
+from ._encode import encode
+from ._errors import ConfigurationError, RevokedTokenError, ServiceUnavailableError
+from ._principal import Principal
+from ._revocation import FAMILY_CLAIM
+from ._verify import Verifier
+from .stores import RotateOutcome, Store, StoreError
+
+__all__ = ["Issuer", "TokenPair"]
+
+_REGISTERED = frozenset(
+    {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", FAMILY_CLAIM, "fresh"}
+)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """An access and a refresh token, as an OAuth 2 token response (RFC 6749 §5.1)."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+    token_type: str = "Bearer"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``access_token``, ``token_type``, ``expires_in``, ``refresh_token``."""
+        return {
+            "access_token": self.access_token,
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token,
+        }
+
+
+def _new_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Issuer:
+    """Signs and renews tokens for one :class:`Config` (which needs a store and an issuer)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        access_ttl: int = 15 * 60,
+        refresh_ttl: int = 14 * 24 * 3600,
+        refresh_grace: float = 0.0,
+    ) -> None:
+        if not isinstance(config.store, Store):
+            raise ConfigurationError(
+                "the issuer needs a store for refresh families and revocations: "
+                "set store= (for example 'sqlite:///tokens.db')"
+            )
+        if not isinstance(config.issuer, str):
+            raise ConfigurationError("the issuer needs exactly one issuer= (its own identifier)")
+        if not 0 < access_ttl <= 24 * 3600 or not access_ttl < refresh_ttl <= 366 * 24 * 3600:
+            raise ConfigurationError(
+                "access_ttl must be 1 s to 1 day and shorter than refresh_ttl (at most 1 year)"
+            )
+        if not 0 <= refresh_grace <= 60:
+            raise ConfigurationError("refresh_grace must be 0 (off) to 60 seconds")
+        self.config = config
+        self.store: Store = config.store
+        self.key = config.key_set.signing_key()
+        self.issuer: str = config.issuer
+        self.audience = config.audience
+        self.access_ttl = int(access_ttl)
+        self.refresh_ttl = int(refresh_ttl)
+        self.refresh_grace = float(refresh_grace)
+        self._clock = config.clock
+        self.verifier = Verifier(config)
+        self._refresh_verifier = Verifier(dataclasses.replace(config, audience=config.issuer))
+        roles_paths = [p for p in config.roles_paths if "." not in p]
+        self._roles_claim = roles_paths[0] if roles_paths else "roles"
+
+    # --- minting ------------------------------------------------------------------
+
+    def _claims(
+        self, subject: str, roles: Iterable[str], scopes: Iterable[str],
+        extra: Mapping[str, Any] | None, now: int, ttl: int,
+    ) -> dict[str, Any]:
+        claims: dict[str, Any] = dict(extra or {})
+        overlap = _REGISTERED & claims.keys()
+        if overlap:
+            raise ConfigurationError(f"custom claims cannot set {', '.join(sorted(overlap))}")
+        claims.update(iss=self.issuer, sub=str(subject), iat=now, nbf=now, exp=now + ttl,
+                      jti=_new_id())
+        roles = sorted(set(roles))
+        if roles:
+            claims[self._roles_claim] = roles
+        scopes = sorted(set(scopes))
+        if scopes:
+            claims["scope"] = " ".join(scopes)
+        return claims
+
+    def access_token(
+        self,
+        subject: str,
+        *,
+        roles: Iterable[str] = (),
+        scopes: Iterable[str] = (),
+        claims: Mapping[str, Any] | None = None,
+        fresh: bool = False,
+        family: str | None = None,
+        ttl: int | None = None,
+    ) -> str:
+        """One access token (no refresh family unless ``family`` is given)."""
+        now = int(self._clock())
+        body = self._claims(subject, roles, scopes, claims, now, ttl or self.access_ttl)
+        if self.audience is not None:
+            body["aud"] = self.audience if isinstance(self.audience, str) else list(self.audience)
+        body["fresh"] = fresh
+        if family is not None:
+            body[FAMILY_CLAIM] = family
+        return encode(body, self.key, headers={"typ": ACCESS_TYP})
+
+    def _pair(
+        self, subject: str, roles: Iterable[str], scopes: Iterable[str],
+        extra: Mapping[str, Any] | None, *, fresh: bool, family: str, refresh_jti: str,
+    ) -> TokenPair:
+        roles, scopes = tuple(roles), tuple(scopes)
+        access = self.access_token(subject, roles=roles, scopes=scopes, claims=extra,
+                                   fresh=fresh, family=family)
+        now = int(self._clock())
+        body = self._claims(subject, roles, scopes, extra, now, self.refresh_ttl)
+        body.update(aud=self.issuer, jti=refresh_jti)
+        body[FAMILY_CLAIM] = family
+        refresh = encode(body, self.key, headers={"typ": REFRESH_TYP})
+        return TokenPair(access, refresh, self.access_ttl, self.refresh_ttl)
+
+    # --- login ---------------------------------------------------------------------
+
+    def issue(
+        self,
+        subject: str,
+        *,
+        roles: Iterable[str] = (),
+        scopes: Iterable[str] = (),
+        claims: Mapping[str, Any] | None = None,
+    ) -> TokenPair:
+        """A login: a fresh access token and the first refresh token of a new family."""
+        family, jti = _new_id(), _new_id()
+        try:
+            self.store.start_family(family, jti, self._clock() + self.refresh_ttl)
+        except StoreError:
+            raise ServiceUnavailableError() from None
+        return self._pair(subject, roles, scopes, claims, fresh=True, family=family,
+                          refresh_jti=jti)
+
+    async def aissue(
+        self,
+        subject: str,
+        *,
+        roles: Iterable[str] = (),
+        scopes: Iterable[str] = (),
+        claims: Mapping[str, Any] | None = None,
+    ) -> TokenPair:
+        """Async form of :meth:`issue`."""
+        family, jti = _new_id(), _new_id()
+        try:
+            await self.store.astart_family(family, jti, self._clock() + self.refresh_ttl)
+        except StoreError:
+            raise ServiceUnavailableError() from None
+        return self._pair(subject, roles, scopes, claims, fresh=True, family=family,
+                          refresh_jti=jti)
+
+    # --- refresh -------------------------------------------------------------------
+
+    def _rotation(self, principal: Principal) -> tuple[str, str, str, float, float]:
+        family = principal.claims.get(FAMILY_CLAIM)
+        if not isinstance(family, str) or principal.token_id is None:
+            raise RevokedTokenError("the refresh token belongs to no session")
+        now = self._clock()
+        return family, principal.token_id, _new_id(), now + self.refresh_ttl, now
+
+    def _after(self, principal: Principal, outcome: RotateOutcome, family: str,
+               next_jti: str) -> TokenPair:
+        if outcome is RotateOutcome.REUSED:
+            raise RevokedTokenError("the refresh token was already used; the session is revoked")
+        if outcome is not RotateOutcome.ROTATED:
+            raise RevokedTokenError("the session has ended")
+        extra = {k: v for k, v in principal.claims.items()
+                 if k not in _REGISTERED and k not in (self._roles_claim, "scope")}
+        return self._pair(principal.subject or "", principal.roles, principal.scopes, extra,
+                          fresh=False, family=family, refresh_jti=next_jti)
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: a new pair for a current refresh token; reuse revokes the family."""
+        principal = self._refresh_verifier.verify(refresh_token, kind=REFRESH)
+        family, jti, next_jti, expires, now = self._rotation(principal)
+        try:
+            outcome = self.store.rotate(family, jti, next_jti, expires, now, self.refresh_grace)
+        except StoreError:
+            raise ServiceUnavailableError() from None
+        return self._after(principal, outcome, family, next_jti)
+
+    async def arefresh(self, refresh_token: str) -> TokenPair:
+        """Async form of :meth:`refresh`."""
+        principal = await self._refresh_verifier.averify(refresh_token, kind=REFRESH)
+        family, jti, next_jti, expires, now = self._rotation(principal)
+        try:
+            outcome = await self.store.arotate(family, jti, next_jti, expires, now,
+                                               self.refresh_grace)
+        except StoreError:
+            raise ServiceUnavailableError() from None
+        return self._after(principal, outcome, family, next_jti)
+
+    # --- revocation ------------------------------------------------------------------
+
+    def _logout_plan(
+        self, principal: Principal | None, refresh_token: str | None
+    ) -> tuple[list[tuple[str, float]], set[str]]:
+        tokens: list[tuple[str, float]] = []
+        families: set[str] = set()
+        for p in (principal, self._peek_refresh(refresh_token)):
+            if p is None:
+                continue
+            if p.token_id is not None and p.expires_at is not None:
+                tokens.append((p.token_id, float(p.expires_at)))
+            family = p.claims.get(FAMILY_CLAIM)
+            if isinstance(family, str):
+                families.add(family)
+        return tokens, families
+
+    def _peek_refresh(self, refresh_token: str | None) -> Principal | None:
+        if not refresh_token:
+            return None
+        try:
+            return self._refresh_verifier.verify(refresh_token, kind=REFRESH)
+        except Exception:  # an already dead refresh token needs no logout
+            return None
+
+    def logout(self, principal: Principal | None, refresh_token: str | None = None) -> None:
+        """Revoke the access token and its refresh family (and ``refresh_token``'s)."""
+        tokens, families = self._logout_plan(principal, refresh_token)
+        until = self._clock() + self.refresh_ttl
+        try:
+            for jti, exp in tokens:
+                self.store.revoke_token(jti, exp)
+            for family in families:
+                self.store.revoke_family(family, until)
+        except StoreError:
+            raise ServiceUnavailableError() from None
+
+    async def alogout(self, principal: Principal | None, refresh_token: str | None = None) -> None:
+        """Async form of :meth:`logout`."""
+        tokens, families = self._logout_plan(principal, refresh_token)
+        until = self._clock() + self.refresh_ttl
+        try:
+            for jti, exp in tokens:
+                await self.store.arevoke_token(jti, exp)
+            for family in families:
+                await self.store.arevoke_family(family, until)
+        except StoreError:
+            raise ServiceUnavailableError() from None
+
+    def revoke_subject(self, subject: str) -> None:
+        """Revoke every token of ``subject`` issued before the current second."""
+        now = self._clock()
+        try:
+            self.store.revoke_subject(str(subject), now, now + self.refresh_ttl)
+        except StoreError:
+            raise ServiceUnavailableError() from None
+
+    async def arevoke_subject(self, subject: str) -> None:
+        """Async form of :meth:`revoke_subject`."""
+        now = self._clock()
+        try:
+            await self.store.arevoke_subject(str(subject), now, now + self.refresh_ttl)
+        except StoreError:
+            raise ServiceUnavailableError() from None

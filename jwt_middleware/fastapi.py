@@ -1,0 +1,234 @@
+"""FastAPI integration: a bearer-token security dependency.
+
+Usage::
+
+    from typing import Annotated
+    from fastapi import Depends, FastAPI
+    from jwt_middleware import Principal
+    from jwt_middleware.fastapi import JWTBearer
+
+    auth = JWTBearer(config=config)
+    CurrentPrincipal = Annotated[Principal, Depends(auth)]
+
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(principal: CurrentPrincipal) -> dict[str, object]:
+        return principal.to_dict()
+
+    @app.get("/admin", dependencies=[Depends(auth.roles_required("admin"))])
+    async def admin() -> dict[str, str]:
+        return {"ok": "admin"}
+
+``JWTBearer`` is a FastAPI security scheme (an HTTP bearer scheme with
+``bearerFormat: JWT``): every route that depends on it, directly or through
+one of its guards, gets a padlock in ``/docs`` and a ``security`` entry in
+the OpenAPI document, and the Authorize button sets the header.
+
+The dependency returns the :class:`~jwt_middleware.Principal`. When the pure
+ASGI :class:`~jwt_middleware.asgi.JWTMiddleware` runs in front of the app and
+already attached one, that one is used; otherwise the ``Authorization``
+header is read and verified here with ``averify`` (never blocking the loop).
+
+Guards, each a dependency that returns the principal, usable in
+``dependencies=[Depends(...)]`` or as a parameter:
+
+* ``auth.jwt_required()`` (the same as ``auth``), ``auth.jwt_required(optional=True)``
+  (``Principal | None``: no token gives ``None``, a bad token is still 401);
+* ``auth.roles_required(*roles)`` (all), ``auth.roles_accepted(*roles)`` (any);
+* ``auth.scopes_required(*scopes)``, ``auth.claims_required(predicate, description=...)``.
+
+Errors (FastAPI's own ``HTTPBearer`` answers 403 for a missing header; this
+one does not): a missing or bad token is 401, a failed guard 403. They are
+raised as :class:`JWTHTTPException`, an ``HTTPException`` with the RFC 6750
+``WWW-Authenticate`` header (``error="invalid_request"``, ``"invalid_token"``
+or ``"insufficient_scope"``) and FastAPI's usual body,
+``{"detail": "<description>"}``, so no app-wide handler is needed. Call
+:func:`use_rfc6750_errors` to get the RFC 6750 body
+``{"error": ..., "error_description": ...}`` instead (the same body the ASGI
+middleware sends). On websocket routes the handshake is closed with code 1008.
+
+Rejections are logged on the ``jwt_middleware`` logger and passed to the
+``on_event`` hook: the bearer's own, or else the middleware's.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, WebSocketException
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from . import _guards
+from ._authenticator import (
+    MULTIPLE,
+    PRINCIPAL_KEY,
+    Authenticator,
+    AuthEvent,
+    RequestInfo,
+    build_authenticator,
+)
+from ._config import Config
+from ._errors import AuthError, AuthorizationError
+from ._principal import Principal
+from ._verify import Verifier
+from .asgi import AUTHENTICATOR_KEY
+
+__all__ = ["JWTBearer", "JWTHTTPException", "rfc6750_exception_handler", "use_rfc6750_errors"]
+
+POLICY_VIOLATION = 1008
+
+GuardDependency = Callable[..., Awaitable[Principal]]
+
+
+class JWTHTTPException(HTTPException):
+    """An ``HTTPException`` for a refused request; ``.error`` is the :class:`AuthError`."""
+
+    def __init__(self, error: AuthError, realm: str = "api") -> None:
+        super().__init__(
+            error.status,
+            detail=error.description,
+            headers={
+                "WWW-Authenticate": error.www_authenticate(realm),
+                "Cache-Control": "no-store",
+            },
+        )
+        self.error = error
+        self.realm = realm
+
+
+async def rfc6750_exception_handler(request: Request, exc: Exception) -> Response:
+    """Render a :class:`JWTHTTPException` with the RFC 6750 JSON body."""
+    if not isinstance(exc, JWTHTTPException):  # pragma: no cover - registered for that class
+        raise exc
+    error = exc.error
+    headers = dict(error.headers(exc.realm))
+    return Response(error.json_body(), status_code=error.status, headers=headers)
+
+
+def use_rfc6750_errors(app: FastAPI) -> None:
+    """Opt in: refusals get ``{"error": ..., "error_description": ...}`` bodies."""
+    app.add_exception_handler(JWTHTTPException, rfc6750_exception_handler)
+
+
+def _refuse(conn: HTTPConnection, error: AuthError, realm: str) -> Exception:
+    if conn.scope["type"] == "websocket":
+        return WebSocketException(code=POLICY_VIOLATION, reason=error.error)
+    return JWTHTTPException(error, realm)
+
+
+def _request_info(conn: HTTPConnection) -> RequestInfo:
+    values = conn.headers.getlist("authorization")
+    header = MULTIPLE if len(values) > 1 else (values[0] if values else None)
+    method = conn.scope.get("method", "GET") if conn.scope["type"] == "http" else "WEBSOCKET"
+    return RequestInfo(method, conn.scope["path"], header)
+
+
+class JWTBearer(SecurityBase):
+    """A FastAPI security dependency: ``Depends(auth)`` gives the verified principal.
+
+    Build it once from ``config=`` (a :class:`~jwt_middleware.Config`) or
+    ``verifier=`` (a :class:`~jwt_middleware.Verifier`). ``scheme_name`` is
+    the name in the OpenAPI document (default ``"JWTBearer"``).
+    """
+
+    def __init__(
+        self,
+        *,
+        config: Config | None = None,
+        verifier: Verifier | None = None,
+        scheme_name: str | None = None,
+        description: str | None = None,
+        on_event: Callable[[AuthEvent], None] | None = None,
+    ) -> None:
+        self.model = HTTPBearerModel(bearerFormat="JWT", description=description)
+        self.scheme_name = scheme_name or type(self).__name__
+        self.authenticator = build_authenticator(
+            config, verifier, mode="required", public_paths=(), public_methods=(), on_event=on_event
+        )
+        self._has_hook = on_event is not None
+        self._optional = _OptionalBearer(self, on_event)
+
+    @property
+    def realm(self) -> str:
+        return self.authenticator.realm
+
+    async def __call__(self, conn: HTTPConnection) -> Principal:
+        principal = conn.scope.get(PRINCIPAL_KEY)
+        if isinstance(principal, Principal):
+            return principal
+        try:
+            verified = await self.authenticator.aauthenticate(_request_info(conn))
+        except AuthError as exc:
+            raise _refuse(conn, exc, self.realm) from None
+        assert verified is not None  # required mode: a principal or an error
+        return verified
+
+    # --- guards -------------------------------------------------------------
+
+    def jwt_required(self, optional: bool = False) -> Callable[..., Awaitable[Principal | None]]:
+        """The principal (``optional=True``: or ``None`` when no token was sent)."""
+        return self._optional if optional else self
+
+    def roles_required(self, *roles: str) -> GuardDependency:
+        """All of ``roles``; 403 ``insufficient_scope`` otherwise."""
+        return self._guard(_guards.roles_required(*roles))
+
+    def roles_accepted(self, *roles: str) -> GuardDependency:
+        """At least one of ``roles``; 403 ``insufficient_scope`` otherwise."""
+        return self._guard(_guards.roles_accepted(*roles))
+
+    def scopes_required(self, *scopes: str) -> GuardDependency:
+        """All of ``scopes``; the 403 names them in ``WWW-Authenticate``."""
+        return self._guard(_guards.scopes_required(*scopes))
+
+    def claims_required(
+        self, predicate: Callable[[Mapping[str, Any]], bool], description: str = "claims_required"
+    ) -> GuardDependency:
+        """``predicate(principal.claims)`` must be true (raising counts as false)."""
+        return self._guard(_guards.claims_required(predicate, description))
+
+    def _reporter(self, conn: HTTPConnection) -> Authenticator:
+        if not self._has_hook:
+            front = conn.scope.get(AUTHENTICATOR_KEY)
+            if isinstance(front, Authenticator):
+                return front
+        return self.authenticator
+
+    def _guard(self, guard: _guards.Guard) -> GuardDependency:
+        async def dependency(
+            conn: HTTPConnection, principal: Annotated[Principal, Depends(self)]
+        ) -> Principal:
+            try:
+                guard.check(principal)
+            except AuthorizationError as exc:
+                info = _request_info(conn)
+                self._reporter(conn).report(exc, info.method, info.path, principal.subject)
+                raise _refuse(conn, exc, self.realm) from None
+            return principal
+
+        dependency.__name__ = dependency.__qualname__ = guard.name.split("(")[0]
+        return dependency
+
+
+class _OptionalBearer(SecurityBase):
+    """``auth.jwt_required(optional=True)``: the same OpenAPI scheme, ``None`` without a token."""
+
+    def __init__(self, bearer: JWTBearer, on_event: Callable[[AuthEvent], None] | None) -> None:
+        self.model = bearer.model
+        self.scheme_name = bearer.scheme_name
+        self.realm = bearer.realm
+        self.authenticator = Authenticator(
+            bearer.authenticator.verifier, mode="optional", on_event=on_event
+        )
+
+    async def __call__(self, conn: HTTPConnection) -> Principal | None:
+        principal = conn.scope.get(PRINCIPAL_KEY)
+        if isinstance(principal, Principal):
+            return principal
+        try:
+            return await self.authenticator.aauthenticate(_request_info(conn))
+        except AuthError as exc:
+            raise _refuse(conn, exc, self.realm) from None

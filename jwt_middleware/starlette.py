@@ -1,0 +1,338 @@
+"""Starlette integration: per-endpoint decorators and an authentication backend.
+
+Put the pure ASGI :class:`~jwt_middleware.asgi.JWTMiddleware` in front of the
+app (it verifies the token once per request and attaches the principal), then
+state each endpoint's requirement with a decorator::
+
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Route
+    from jwt_middleware.starlette import JWTMiddleware, get_principal, roles_required
+
+    @roles_required("admin")
+    async def admin(request):
+        return JSONResponse(get_principal(request).to_dict())
+
+    app = Starlette(
+        routes=[Route("/admin", admin)],
+        middleware=[Middleware(JWTMiddleware, config=config, mode="optional")],
+    )
+
+Decorators (the same names as in ``jwt_middleware.flask``):
+
+* ``@jwt_required()``: a verified token; ``@jwt_required(optional=True)``
+  lets anonymous requests through (read the principal with
+  :func:`get_principal`, ``None`` when there is none);
+* ``@roles_required(*roles)``: all of the roles;
+* ``@roles_accepted(*roles)``: at least one of the roles;
+* ``@scopes_required(*scopes)``: all of the scopes;
+* ``@claims_required(predicate, description=...)``: a predicate over the claims.
+
+They work on function endpoints (sync and async), ``HTTPEndpoint`` methods
+and websocket endpoints, and keep the decorated function's signature. Like
+Starlette's own ``requires``, they find the ``request`` or ``websocket``
+parameter (by name, else by a ``Request``/``WebSocket`` annotation) when
+the module is imported: a function without one is a
+:class:`~jwt_middleware.ConfigurationError` at import time.
+
+They only read what the middleware attached (``scope["jwt_middleware.principal"]``);
+they never verify a token themselves. Answers:
+
+* no principal: 401 ``invalid_request`` (RFC 6750 JSON body and
+  ``WWW-Authenticate``, with the middleware's realm, or ``"api"`` when no
+  middleware is installed);
+* a guard fails: 403 ``insufficient_scope``, same shape; the rejection is
+  reported to the middleware's log and ``on_event`` hook with the subject;
+* websocket endpoints: the handshake is closed with code 1008 before accept.
+
+If you prefer Starlette's ``AuthenticationMiddleware``, use
+:class:`JWTAuthBackend` with :func:`on_auth_error`::
+
+    Middleware(AuthenticationMiddleware, backend=JWTAuthBackend(config),
+               on_error=on_auth_error)
+
+It reads only the ``Authorization`` header; an absent token gives an
+anonymous user, a bad one the RFC 6750 401. The decorators work behind it too.
+Starlette closes refused websockets itself (code 1000) there.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, Protocol, TypeVar, cast
+
+from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
+from starlette.authentication import AuthenticationError as StarletteAuthenticationError
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from . import _guards
+from ._authenticator import (
+    MULTIPLE,
+    PRINCIPAL_KEY,
+    Authenticator,
+    AuthEvent,
+    RequestInfo,
+    build_authenticator,
+)
+from ._config import Config
+from ._errors import (
+    AuthError,
+    AuthorizationError,
+    ConfigurationError,
+    MissingTokenError,
+    TokenError,
+)
+from ._principal import Principal
+from ._verify import Verifier
+from .asgi import AUTHENTICATOR_KEY, JWTMiddleware
+from .asgi import JWTUser as _ScopeUser
+
+__all__ = [
+    "EndpointDecorator",
+    "JWTAuthBackend",
+    "JWTAuthenticationError",
+    "JWTMiddleware",
+    "JWTUser",
+    "claims_required",
+    "error_response",
+    "get_principal",
+    "jwt_required",
+    "on_auth_error",
+    "roles_accepted",
+    "roles_required",
+    "scopes_required",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class EndpointDecorator(Protocol):
+    """What the decorator factories return: keeps the endpoint's exact signature."""
+
+    def __call__(self, func: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+DEFAULT_REALM = "api"
+POLICY_VIOLATION = 1008
+
+
+def get_principal(conn: HTTPConnection) -> Principal | None:
+    """The verified principal of this request or websocket, or ``None``."""
+    principal = conn.scope.get(PRINCIPAL_KEY)
+    return principal if isinstance(principal, Principal) else None
+
+
+def error_response(error: AuthError, realm: str = DEFAULT_REALM) -> Response:
+    """The RFC 6750 answer for ``error``: JSON body and ``WWW-Authenticate``."""
+    return Response(error.json_body(), status_code=error.status, headers=dict(error.headers(realm)))
+
+
+# --- decorators -----------------------------------------------------------
+
+
+def _connection_parameter(func: Callable[..., Any]) -> tuple[int, str, bool]:
+    """(position, name, is websocket) of the request/websocket parameter."""
+    try:
+        parameters = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read the signature of {func!r}") from exc
+    for index, parameter in enumerate(parameters):
+        if parameter.name in ("request", "websocket"):
+            return index, parameter.name, parameter.name == "websocket"
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:
+        hints = {}
+    for index, parameter in enumerate(parameters):
+        hint = hints.get(parameter.name)
+        if isinstance(hint, type) and issubclass(hint, HTTPConnection):
+            return index, parameter.name, issubclass(hint, WebSocket)
+    name = getattr(func, "__qualname__", repr(func))
+    raise ConfigurationError(
+        f"{name} has no 'request' or 'websocket' parameter: jwt_middleware's decorators "
+        "go on Starlette endpoints (functions, HTTPEndpoint methods, websocket endpoints)"
+    )
+
+
+def _refusal(
+    conn: HTTPConnection, guard: _guards.Guard | None, optional: bool
+) -> tuple[AuthError, str] | None:
+    """``None`` to let the endpoint run, else (error, realm). Reports the refusal."""
+    scope = conn.scope
+    principal = get_principal(conn)
+    exc: AuthError
+    if principal is None:
+        if optional and guard is None:
+            return None
+        exc = MissingTokenError()
+    elif guard is None:
+        return None
+    else:
+        try:
+            guard.check(principal)
+        except AuthorizationError as denied:
+            exc = denied
+        else:
+            return None
+    authenticator = scope.get(AUTHENTICATOR_KEY)
+    if not isinstance(authenticator, Authenticator):
+        return exc, DEFAULT_REALM
+    method = scope.get("method", "GET") if scope["type"] == "http" else "WEBSOCKET"
+    authenticator.report(exc, method, scope["path"], principal.subject if principal else None)
+    return exc, authenticator.realm
+
+
+def _find(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if index < len(args) else None
+
+
+def _check_conn(conn: Any, func: Callable[..., Any]) -> HTTPConnection:
+    if not isinstance(conn, HTTPConnection):
+        raise TypeError(
+            f"{getattr(func, '__qualname__', func)!r} was called without a Starlette "
+            f"Request or WebSocket (got {type(conn).__name__})"
+        )
+    return conn
+
+
+def _decorator(guard: _guards.Guard | None, *, optional: bool = False) -> EndpointDecorator:
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        index, name, websocket = _connection_parameter(func)
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                conn = _check_conn(_find(args, kwargs, index, name), func)
+                refused = _refusal(conn, guard, optional)
+                if refused is None:
+                    return await cast(Any, func)(*args, **kwargs)
+                if isinstance(conn, WebSocket):
+                    await conn.close(POLICY_VIOLATION, reason=refused[0].error)
+                    return None
+                return error_response(*refused)
+
+            return cast(Callable[P, R], async_wrapper)
+        if websocket:
+            raise ConfigurationError(
+                f"{func.__qualname__}: websocket endpoints are async functions"
+            )
+
+        @functools.wraps(func)
+        def sync_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+            conn = _check_conn(_find(args, kwargs, index, name), func)
+            refused = _refusal(conn, guard, optional)
+            if refused is None:
+                return func(*args, **kwargs)
+            return error_response(*refused)
+
+        return cast(Callable[P, R], sync_wrapper)
+
+    return decorate
+
+
+def jwt_required(optional: bool = False) -> EndpointDecorator:
+    """A verified token (``optional=True``: or none at all)."""
+    if not isinstance(optional, bool):
+        raise TypeError("use @jwt_required() with parentheses")
+    return _decorator(None, optional=optional)
+
+
+def roles_required(*roles: str) -> EndpointDecorator:
+    """All of ``roles``; 403 ``insufficient_scope`` otherwise."""
+    return _decorator(_guards.roles_required(*roles))
+
+
+def roles_accepted(*roles: str) -> EndpointDecorator:
+    """At least one of ``roles``; 403 ``insufficient_scope`` otherwise."""
+    return _decorator(_guards.roles_accepted(*roles))
+
+
+def scopes_required(*scopes: str) -> EndpointDecorator:
+    """All of ``scopes``; the 403 names them in ``WWW-Authenticate``."""
+    return _decorator(_guards.scopes_required(*scopes))
+
+
+def claims_required(
+    predicate: Callable[[Mapping[str, Any]], bool], description: str = "claims_required"
+) -> EndpointDecorator:
+    """``predicate(principal.claims)`` must be true (a predicate that raises counts as false)."""
+    return _decorator(_guards.claims_required(predicate, description))
+
+
+# --- AuthenticationMiddleware backend ---------------------------------------
+
+
+class JWTUser(_ScopeUser, BaseUser):
+    """``request.user`` set by :class:`JWTAuthBackend`; ``.principal`` is the token's."""
+
+    __slots__ = ()
+
+
+class JWTAuthenticationError(StarletteAuthenticationError):
+    """A Starlette ``AuthenticationError`` carrying the project's :class:`AuthError`."""
+
+    def __init__(self, error: AuthError, realm: str = DEFAULT_REALM) -> None:
+        super().__init__(error.description)
+        self.error = error
+        self.realm = realm
+
+
+class JWTAuthBackend(AuthenticationBackend):
+    """Bearer tokens for Starlette's ``AuthenticationMiddleware``.
+
+    No token: anonymous (the middleware's ``UnauthenticatedUser``). A valid
+    token: ``(AuthCredentials(roles | scopes), JWTUser(principal))``, and the
+    principal is also put in the scope for the decorators. A bad token:
+    :class:`JWTAuthenticationError`; render it with :func:`on_auth_error`.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        verifier: Verifier | None = None,
+        on_event: Callable[[AuthEvent], None] | None = None,
+    ) -> None:
+        self.authenticator = build_authenticator(
+            config,
+            verifier,
+            mode="optional",
+            public_paths=(),
+            public_methods=(),
+            on_event=on_event,
+        )
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
+        values = conn.headers.getlist("authorization")
+        header = MULTIPLE if len(values) > 1 else (values[0] if values else None)
+        method = conn.scope.get("method", "GET") if conn.scope["type"] == "http" else "WEBSOCKET"
+        try:
+            principal = await self.authenticator.aauthenticate(
+                RequestInfo(method, conn.scope["path"], header)
+            )
+        except AuthError as exc:
+            raise JWTAuthenticationError(exc, self.authenticator.realm) from None
+        conn.scope[PRINCIPAL_KEY] = principal
+        conn.scope[AUTHENTICATOR_KEY] = self.authenticator
+        if principal is None:
+            return None
+        return AuthCredentials(sorted(principal.roles | principal.scopes)), JWTUser(principal)
+
+
+def on_auth_error(conn: HTTPConnection, exc: Exception) -> Response:
+    """``AuthenticationMiddleware(on_error=on_auth_error)``: the RFC 6750 answer.
+
+    Errors from other backends get a generic 401 ``invalid_token`` (their
+    message is not sent to the client).
+    """
+    if isinstance(exc, JWTAuthenticationError):
+        return error_response(exc.error, exc.realm)
+    return error_response(TokenError(), DEFAULT_REALM)

@@ -1,0 +1,157 @@
+"""The store protocol: what must be shared between requests and processes.
+
+* revoked token ids, kept until the token would have expired anyway;
+* per-subject watermarks: every token of the subject issued before it is
+  revoked (password change, compromise), checked in O(1);
+* refresh-token families: one per login, with the one current refresh
+  token id; rotation is an atomic compare-and-set, and presenting a retired
+  token revokes the whole family (RFC 9700 section 4.14).
+
+Every backend has sync methods and ``a``-prefixed async twins with the
+same meaning; one contract test suite runs against all of them. A backend
+that cannot be reached raises :class:`StoreError`; the verifier turns
+that into 503 (fail closed) unless configured otherwise.
+
+Times are seconds since the epoch. Watermarks have a one-second
+granularity, like ``iat``: a token is revoked when its ``iat`` is *before*
+the (whole) second of the subject's revocation.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+
+__all__ = ["RotateOutcome", "Store", "StoreError"]
+
+
+class StoreError(Exception):
+    """The store could not be reached or failed. The message never holds a token."""
+
+
+class RotateOutcome(enum.Enum):
+    """What :meth:`Store.rotate` found."""
+
+    #: The presented refresh token was current; the next one is now current.
+    ROTATED = "rotated"
+    #: The presented token was already retired: reuse. The family is now revoked.
+    REUSED = "reused"
+    #: The family had been revoked before (logout, earlier reuse).
+    REVOKED = "revoked"
+    #: No such family (never started, or expired and purged).
+    UNKNOWN = "unknown"
+
+
+class Store(ABC):
+    """One small protocol; backends: memory, SQLite, Redis."""
+
+    # --- sync ---------------------------------------------------------------
+
+    @abstractmethod
+    def revoke_token(self, jti: str, expires_at: float) -> None:
+        """Revoke one token id until ``expires_at`` (its own ``exp``)."""
+
+    @abstractmethod
+    def revoke_subject(self, subject: str, before: float, expires_at: float) -> None:
+        """Revoke every token of ``subject`` issued before ``before``.
+
+        The watermark is kept until ``expires_at`` (the longest token lifetime
+        from now); a later call only ever moves it forward.
+        """
+
+    @abstractmethod
+    def start_family(self, family: str, jti: str, expires_at: float) -> None:
+        """A login: a new refresh family whose current token is ``jti``."""
+
+    @abstractmethod
+    def rotate(
+        self,
+        family: str,
+        jti: str,
+        next_jti: str,
+        expires_at: float,
+        now: float,
+        grace: float = 0.0,
+    ) -> RotateOutcome:
+        """Atomically retire ``jti`` and make ``next_jti`` current.
+
+        With ``grace`` > 0, the token retired last may be presented again for
+        that many seconds after its rotation (clients that retry) without
+        counting as reuse.
+        """
+
+    @abstractmethod
+    def revoke_family(self, family: str, expires_at: float) -> None:
+        """Revoke a refresh family (and the access tokens minted in it)."""
+
+    @abstractmethod
+    def is_revoked(
+        self,
+        jti: str | None,
+        subject: str | None,
+        issued_at: float | None,
+        family: str | None,
+        now: float,
+    ) -> bool:
+        """One look-up for all three kinds of revocation."""
+
+    @abstractmethod
+    def purge(self, now: float) -> int:
+        """Drop what has expired; returns how many records went."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    # --- async (default: the sync method; I/O backends override) ------------
+
+    async def arevoke_token(self, jti: str, expires_at: float) -> None:
+        self.revoke_token(jti, expires_at)
+
+    async def arevoke_subject(self, subject: str, before: float, expires_at: float) -> None:
+        self.revoke_subject(subject, before, expires_at)
+
+    async def astart_family(self, family: str, jti: str, expires_at: float) -> None:
+        self.start_family(family, jti, expires_at)
+
+    async def arotate(
+        self,
+        family: str,
+        jti: str,
+        next_jti: str,
+        expires_at: float,
+        now: float,
+        grace: float = 0.0,
+    ) -> RotateOutcome:
+        return self.rotate(family, jti, next_jti, expires_at, now, grace)
+
+    async def arevoke_family(self, family: str, expires_at: float) -> None:
+        self.revoke_family(family, expires_at)
+
+    async def ais_revoked(
+        self,
+        jti: str | None,
+        subject: str | None,
+        issued_at: float | None,
+        family: str | None,
+        now: float,
+    ) -> bool:
+        return self.is_revoked(jti, subject, issued_at, family, now)
+
+    async def apurge(self, now: float) -> int:
+        return self.purge(now)
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+def watermark_revokes(watermark: float | None, issued_at: float | None) -> bool:
+    """Whether a subject watermark revokes a token issued at ``issued_at``.
+
+    A token without ``iat`` is revoked by any watermark (it cannot prove it
+    is newer).
+    """
+    if watermark is None:
+        return False
+    if issued_at is None:
+        return True
+    return issued_at < int(watermark)

@@ -1,0 +1,138 @@
+"""The store contract: every backend (memory, SQLite, Redis), sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from jwt_middleware.stores import RotateOutcome
+from tests.stores.conftest import Ops, Runner
+
+NOW = time.time()
+LATER = NOW + 3600
+
+
+def test_revoked_token_is_revoked_and_others_are_not(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        await ops("revoke_token", "jti-1", LATER)
+        assert await ops("is_revoked", "jti-1", None, None, None, NOW) is True
+        assert await ops("is_revoked", "jti-2", None, None, None, NOW) is False
+        assert await ops("is_revoked", None, None, None, None, NOW) is False
+
+    run(body)
+
+
+def test_subject_watermark_revokes_older_tokens_only(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        mark = 1_800_000_000.5
+        await ops("revoke_subject", "alice", mark, LATER)
+        assert await ops("is_revoked", "a", "alice", 1_799_999_999, None, NOW) is True
+        assert await ops("is_revoked", "b", "alice", 1_800_000_000, None, NOW) is False
+        assert await ops("is_revoked", "c", "alice", 1_800_000_001, None, NOW) is False
+        assert await ops("is_revoked", "d", "alice", None, None, NOW) is True, "no iat: revoked"
+        assert await ops("is_revoked", "e", "bob", 1_700_000_000, None, NOW) is False
+
+    run(body)
+
+
+def test_subject_watermark_only_moves_forward(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        await ops("revoke_subject", "alice", 1_800_000_100, LATER)
+        await ops("revoke_subject", "alice", 1_800_000_000, LATER)
+        assert await ops("is_revoked", "a", "alice", 1_800_000_050, None, NOW) is True
+
+    run(body)
+
+
+def test_rotation_retires_the_presented_token(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        await ops("start_family", "fam", "r1", LATER)
+        assert await ops("rotate", "fam", "r1", "r2", LATER, NOW, 0.0) is RotateOutcome.ROTATED
+        assert await ops("rotate", "fam", "r2", "r3", LATER, NOW, 0.0) is RotateOutcome.ROTATED
+        assert await ops("is_revoked", None, None, None, "fam", NOW) is False
+
+    run(body)
+
+
+def test_reuse_revokes_the_whole_family(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        await ops("start_family", "fam", "r1", LATER)
+        assert await ops("rotate", "fam", "r1", "r2", LATER, NOW, 0.0) is RotateOutcome.ROTATED
+        assert await ops("rotate", "fam", "r1", "rX", LATER, NOW, 0.0) is RotateOutcome.REUSED
+        assert await ops("is_revoked", None, None, None, "fam", NOW) is True
+        assert await ops("rotate", "fam", "r2", "r3", LATER, NOW, 0.0) is RotateOutcome.REVOKED
+
+    run(body)
+
+
+def test_unknown_family(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        outcome = await ops("rotate", "nope", "r1", "r2", LATER, NOW, 0.0)
+        assert outcome is RotateOutcome.UNKNOWN
+
+    run(body)
+
+
+def test_grace_window_lets_a_retry_through_then_closes(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        await ops("start_family", "fam", "r1", LATER)
+        assert await ops("rotate", "fam", "r1", "r2", LATER, NOW, 10.0) is RotateOutcome.ROTATED
+        retry = await ops("rotate", "fam", "r1", "r2b", LATER, NOW + 5, 10.0)
+        assert retry is RotateOutcome.ROTATED
+        late = await ops("rotate", "fam", "r1", "r2c", LATER, NOW + 60, 10.0)
+        assert late is RotateOutcome.REUSED
+
+    run(body)
+
+
+def test_grace_off_by_default_means_an_immediate_retry_is_reuse(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        await ops("start_family", "fam", "r1", LATER)
+        await ops("rotate", "fam", "r1", "r2", LATER, NOW, 0.0)
+        assert await ops("rotate", "fam", "r1", "r2b", LATER, NOW, 0.0) is RotateOutcome.REUSED
+
+    run(body)
+
+
+def test_revoke_family(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        await ops("start_family", "fam", "r1", LATER)
+        await ops("revoke_family", "fam", LATER)
+        assert await ops("is_revoked", "any", "alice", NOW, "fam", NOW) is True
+        assert await ops("rotate", "fam", "r1", "r2", LATER, NOW, 0.0) is RotateOutcome.REVOKED
+        await ops("revoke_family", "never-started", LATER)
+        assert await ops("is_revoked", None, None, None, "never-started", NOW) is True
+
+    run(body)
+
+
+def test_concurrent_async_rotations_exactly_one_wins(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        await ops("start_family", "fam", "r1", LATER)
+        outcomes = await asyncio.gather(
+            *(ops("rotate", "fam", "r1", f"next-{i}", LATER, NOW, 0.0) for i in range(8))
+        )
+        assert outcomes.count(RotateOutcome.ROTATED) == 1
+        assert outcomes.count(RotateOutcome.REUSED) >= 1
+
+    run(body)
+
+
+def test_concurrent_threaded_rotations_exactly_one_wins(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        await ops("start_family", "fam", "r1", LATER)
+        barrier = threading.Barrier(8)
+
+        def attempt(i: int) -> RotateOutcome:
+            barrier.wait()
+            return ops.store.rotate("fam", "r1", f"next-{i}", LATER, NOW, 0.0)
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(attempt, range(8)))
+        assert outcomes.count(RotateOutcome.ROTATED) == 1
+        assert set(outcomes) <= {RotateOutcome.ROTATED, RotateOutcome.REUSED,
+                                 RotateOutcome.REVOKED}
+
+    run(body)
