@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from ._bearer import extract_bearer
 from ._config import Config
+from ._cookies import CookiePolicy
 from ._errors import AuthError, ConfigurationError, InvalidRequestError, MissingTokenError
 from ._principal import Principal
 from ._verify import Verifier
@@ -48,6 +49,8 @@ class RequestInfo(NamedTuple):
     authorization: str | None
     preflight: bool = False
     alt_token: str | None = None  # websocket query parameter or subprotocol
+    cookie: str | None = None  # the raw Cookie header (cookie mode only)
+    csrf: str | None = None  # the CSRF header (cookie mode only)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,16 @@ class AuthEvent:
 class Authenticator:
     """The per-request policy around a :class:`Verifier`."""
 
-    __slots__ = ("_exact", "_max", "_on_event", "_prefixes", "mode", "public_methods", "verifier")
+    __slots__ = (
+        "_exact",
+        "_max",
+        "_on_event",
+        "_prefixes",
+        "cookies",
+        "mode",
+        "public_methods",
+        "verifier",
+    )
 
     def __init__(
         self,
@@ -74,6 +86,7 @@ class Authenticator:
         public_paths: Iterable[str] = (),
         public_methods: Iterable[str] = (),
         on_event: Callable[[AuthEvent], None] | None = None,
+        cookies: CookiePolicy | None = None,
     ) -> None:
         if mode not in MODES:
             raise ConfigurationError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -94,6 +107,8 @@ class Authenticator:
         self._prefixes = tuple(prefixes)
         self._max = verifier.config.max_token_bytes
         self._on_event = on_event
+        #: Cookie mode, or ``None`` (tokens only from ``Authorization``).
+        self.cookies = cookies
 
     @property
     def realm(self) -> str:
@@ -107,41 +122,51 @@ class Authenticator:
             or (bool(self._prefixes) and path.startswith(self._prefixes))
         )
 
-    def _token(self, request: RequestInfo) -> str | None:
+    def _token(self, request: RequestInfo) -> tuple[str | None, bool]:
+        """(token, came from a cookie)."""
         header = request.authorization
         if header == MULTIPLE:
             raise InvalidRequestError("send one authorization header, not several")
         if header is not None:
-            return extract_bearer(header, max_length=self._max)
+            return extract_bearer(header, max_length=self._max), False
         if request.alt_token is not None:
-            return extract_bearer("Bearer " + request.alt_token, max_length=self._max)
-        return None
+            return extract_bearer("Bearer " + request.alt_token, max_length=self._max), False
+        if self.cookies is not None and request.cookie:
+            value = self.cookies.parse(request.cookie).get(self.cookies.access_name)
+            if value:
+                return extract_bearer("Bearer " + value, max_length=self._max), True
+        return None, False
 
-    def _plan(self, request: RequestInfo) -> tuple[str | None, bool]:
-        """(token or None, public). Raises when the request cannot pass."""
+    def _plan(self, request: RequestInfo) -> tuple[str | None, bool, bool]:
+        """(token or None, public, from cookie). Raises when the request cannot pass."""
         if request.preflight:
-            return None, True
+            return None, True, False
         public = self.is_public(request.method, request.path)
         try:
-            token = self._token(request)
+            token, from_cookie = self._token(request)
         except MissingTokenError:
-            token = None
+            token, from_cookie = None, False
         except AuthError:
             if public:
-                return None, True
+                return None, True, False
             raise
         if token is None and not public and self.mode == "required":
             raise MissingTokenError()
-        return token, public
+        return token, public, from_cookie
+
+    def _checked(self, principal: Principal, request: RequestInfo, from_cookie: bool) -> Principal:
+        if from_cookie and self.cookies is not None:
+            self.cookies.check_csrf(principal, request.method, request.csrf)
+        return principal
 
     def authenticate(self, request: RequestInfo) -> Principal | None:
         """The principal, ``None`` when none is needed, or an :class:`AuthError`."""
         try:
-            token, public = self._plan(request)
+            token, public, from_cookie = self._plan(request)
             if token is None:
                 return None
             try:
-                return self.verifier.verify(token)
+                return self._checked(self.verifier.verify(token), request, from_cookie)
             except AuthError:
                 if public:
                     return None
@@ -153,11 +178,12 @@ class Authenticator:
     async def aauthenticate(self, request: RequestInfo) -> Principal | None:
         """Async form of :meth:`authenticate`: never blocks the event loop."""
         try:
-            token, public = self._plan(request)
+            token, public, from_cookie = self._plan(request)
             if token is None:
                 return None
             try:
-                return await self.verifier.averify(token)
+                principal = await self.verifier.averify(token)
+                return self._checked(principal, request, from_cookie)
             except AuthError:
                 if public:
                     return None
@@ -184,6 +210,7 @@ def build_authenticator(
     public_paths: Iterable[str],
     public_methods: Iterable[str],
     on_event: Callable[[AuthEvent], None] | None,
+    cookies: CookiePolicy | None = None,
 ) -> Authenticator:
     """Shared by both adapters: one of ``config`` or ``verifier``."""
     if verifier is None:
@@ -198,4 +225,5 @@ def build_authenticator(
         public_paths=public_paths,
         public_methods=public_methods,
         on_event=on_event,
+        cookies=cookies,
     )

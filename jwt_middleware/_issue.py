@@ -43,9 +43,7 @@ from .stores import RotateOutcome, Store, StoreError
 
 __all__ = ["Issuer", "TokenPair"]
 
-_REGISTERED = frozenset(
-    {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", FAMILY_CLAIM, "fresh"}
-)
+_REGISTERED = frozenset({"iss", "sub", "aud", "iat", "nbf", "exp", "jti", FAMILY_CLAIM, "fresh"})
 
 
 @dataclass(frozen=True)
@@ -113,15 +111,21 @@ class Issuer:
     # --- minting ------------------------------------------------------------------
 
     def _claims(
-        self, subject: str, roles: Iterable[str], scopes: Iterable[str],
-        extra: Mapping[str, Any] | None, now: int, ttl: int,
+        self,
+        subject: str,
+        roles: Iterable[str],
+        scopes: Iterable[str],
+        extra: Mapping[str, Any] | None,
+        now: int,
+        ttl: int,
     ) -> dict[str, Any]:
         claims: dict[str, Any] = dict(extra or {})
         overlap = _REGISTERED & claims.keys()
         if overlap:
             raise ConfigurationError(f"custom claims cannot set {', '.join(sorted(overlap))}")
-        claims.update(iss=self.issuer, sub=str(subject), iat=now, nbf=now, exp=now + ttl,
-                      jti=_new_id())
+        claims.update(
+            iss=self.issuer, sub=str(subject), iat=now, nbf=now, exp=now + ttl, jti=_new_id()
+        )
         roles = sorted(set(roles))
         if roles:
             claims[self._roles_claim] = roles
@@ -152,12 +156,20 @@ class Issuer:
         return encode(body, self.key, headers={"typ": ACCESS_TYP})
 
     def _pair(
-        self, subject: str, roles: Iterable[str], scopes: Iterable[str],
-        extra: Mapping[str, Any] | None, *, fresh: bool, family: str, refresh_jti: str,
+        self,
+        subject: str,
+        roles: Iterable[str],
+        scopes: Iterable[str],
+        extra: Mapping[str, Any] | None,
+        *,
+        fresh: bool,
+        family: str,
+        refresh_jti: str,
     ) -> TokenPair:
         roles, scopes = tuple(roles), tuple(scopes)
-        access = self.access_token(subject, roles=roles, scopes=scopes, claims=extra,
-                                   fresh=fresh, family=family)
+        access = self.access_token(
+            subject, roles=roles, scopes=scopes, claims=extra, fresh=fresh, family=family
+        )
         now = int(self._clock())
         body = self._claims(subject, roles, scopes, extra, now, self.refresh_ttl)
         body.update(aud=self.issuer, jti=refresh_jti)
@@ -181,8 +193,9 @@ class Issuer:
             self.store.start_family(family, jti, self._clock() + self.refresh_ttl)
         except StoreError:
             raise ServiceUnavailableError() from None
-        return self._pair(subject, roles, scopes, claims, fresh=True, family=family,
-                          refresh_jti=jti)
+        return self._pair(
+            subject, roles, scopes, claims, fresh=True, family=family, refresh_jti=jti
+        )
 
     async def aissue(
         self,
@@ -198,8 +211,9 @@ class Issuer:
             await self.store.astart_family(family, jti, self._clock() + self.refresh_ttl)
         except StoreError:
             raise ServiceUnavailableError() from None
-        return self._pair(subject, roles, scopes, claims, fresh=True, family=family,
-                          refresh_jti=jti)
+        return self._pair(
+            subject, roles, scopes, claims, fresh=True, family=family, refresh_jti=jti
+        )
 
     # --- refresh -------------------------------------------------------------------
 
@@ -210,16 +224,27 @@ class Issuer:
         now = self._clock()
         return family, principal.token_id, _new_id(), now + self.refresh_ttl, now
 
-    def _after(self, principal: Principal, outcome: RotateOutcome, family: str,
-               next_jti: str) -> TokenPair:
+    def _after(
+        self, principal: Principal, outcome: RotateOutcome, family: str, next_jti: str
+    ) -> TokenPair:
         if outcome is RotateOutcome.REUSED:
             raise RevokedTokenError("the refresh token was already used; the session is revoked")
         if outcome is not RotateOutcome.ROTATED:
             raise RevokedTokenError("the session has ended")
-        extra = {k: v for k, v in principal.claims.items()
-                 if k not in _REGISTERED and k not in (self._roles_claim, "scope")}
-        return self._pair(principal.subject or "", principal.roles, principal.scopes, extra,
-                          fresh=False, family=family, refresh_jti=next_jti)
+        extra = {
+            k: v
+            for k, v in principal.claims.items()
+            if k not in _REGISTERED and k not in (self._roles_claim, "scope")
+        }
+        return self._pair(
+            principal.subject or "",
+            principal.roles,
+            principal.scopes,
+            extra,
+            fresh=False,
+            family=family,
+            refresh_jti=next_jti,
+        )
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: a new pair for a current refresh token; reuse revokes the family."""
@@ -236,20 +261,22 @@ class Issuer:
         principal = await self._refresh_verifier.averify(refresh_token, kind=REFRESH)
         family, jti, next_jti, expires, now = self._rotation(principal)
         try:
-            outcome = await self.store.arotate(family, jti, next_jti, expires, now,
-                                               self.refresh_grace)
+            outcome = await self.store.arotate(
+                family, jti, next_jti, expires, now, self.refresh_grace
+            )
         except StoreError:
             raise ServiceUnavailableError() from None
         return self._after(principal, outcome, family, next_jti)
 
     # --- revocation ------------------------------------------------------------------
 
+    @staticmethod
     def _logout_plan(
-        self, principal: Principal | None, refresh_token: str | None
+        principal: Principal | None, refresh: Principal | None
     ) -> tuple[list[tuple[str, float]], set[str]]:
         tokens: list[tuple[str, float]] = []
         families: set[str] = set()
-        for p in (principal, self._peek_refresh(refresh_token)):
+        for p in (principal, refresh):
             if p is None:
                 continue
             if p.token_id is not None and p.expires_at is not None:
@@ -259,7 +286,8 @@ class Issuer:
                 families.add(family)
         return tokens, families
 
-    def _peek_refresh(self, refresh_token: str | None) -> Principal | None:
+    def peek_refresh(self, refresh_token: str | None) -> Principal | None:
+        """The verified refresh token, or ``None`` if it is absent or no longer valid."""
         if not refresh_token:
             return None
         try:
@@ -267,9 +295,18 @@ class Issuer:
         except Exception:  # an already dead refresh token needs no logout
             return None
 
+    async def apeek_refresh(self, refresh_token: str | None) -> Principal | None:
+        """Async form of :meth:`peek_refresh`."""
+        if not refresh_token:
+            return None
+        try:
+            return await self._refresh_verifier.averify(refresh_token, kind=REFRESH)
+        except Exception:
+            return None
+
     def logout(self, principal: Principal | None, refresh_token: str | None = None) -> None:
         """Revoke the access token and its refresh family (and ``refresh_token``'s)."""
-        tokens, families = self._logout_plan(principal, refresh_token)
+        tokens, families = self._logout_plan(principal, self.peek_refresh(refresh_token))
         until = self._clock() + self.refresh_ttl
         try:
             for jti, exp in tokens:
@@ -281,7 +318,8 @@ class Issuer:
 
     async def alogout(self, principal: Principal | None, refresh_token: str | None = None) -> None:
         """Async form of :meth:`logout`."""
-        tokens, families = self._logout_plan(principal, refresh_token)
+        refresh = await self.apeek_refresh(refresh_token)
+        tokens, families = self._logout_plan(principal, refresh)
         until = self._clock() + self.refresh_ttl
         try:
             for jti, exp in tokens:

@@ -44,6 +44,7 @@ from urllib.parse import parse_qsl
 
 from ._authenticator import MULTIPLE, PRINCIPAL_KEY, AuthEvent, RequestInfo, build_authenticator
 from ._config import Config
+from ._cookies import CookiePolicy
 from ._errors import AuthError
 from ._principal import Principal
 from ._verify import Verifier
@@ -133,6 +134,7 @@ class JWTMiddleware:
         websocket_subprotocol: bool = False,
         on_error: ErrorHook | None = None,
         on_event: Callable[[AuthEvent], None] | None = None,
+        cookies: CookiePolicy | None = None,
     ) -> None:
         self.app = app
         self.authenticator = build_authenticator(
@@ -142,7 +144,9 @@ class JWTMiddleware:
             public_paths=public_paths,
             public_methods=public_methods,
             on_event=on_event,
+            cookies=cookies,
         )
+        self._csrf_header = cookies.csrf_header.lower().encode() if cookies else None
         self.query_param = websocket_query_param
         self.subprotocol = websocket_subprotocol
         self.on_error = on_error
@@ -175,6 +179,9 @@ class JWTMiddleware:
         authorization: str | None = None
         preflight = False
         protocols: str | None = None
+        cookie: str | None = None
+        csrf: str | None = None
+        csrf_header = self._csrf_header
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = MULTIPLE if authorization is not None else value.decode("latin-1")
@@ -182,6 +189,12 @@ class JWTMiddleware:
                 preflight = True
             elif name == b"sec-websocket-protocol":
                 protocols = value.decode("latin-1")
+            elif csrf_header is not None:
+                if name == b"cookie":
+                    text = value.decode("latin-1")
+                    cookie = text if cookie is None else f"{cookie}; {text}"
+                elif name == csrf_header:
+                    csrf = value.decode("latin-1")
         method = scope.get("method", "GET")
         alt: str | None = None
         offered: list[str] | None = None
@@ -197,7 +210,8 @@ class JWTMiddleware:
                 query = scope.get("query_string", b"").decode("latin-1")
                 alt = dict(parse_qsl(query)).get(self.query_param)
         request = RequestInfo(
-            method, scope["path"], authorization, preflight and method == "OPTIONS", alt
+            method, scope["path"], authorization, preflight and method == "OPTIONS", alt,
+            cookie, csrf,
         )
         return request, offered
 

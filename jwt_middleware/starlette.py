@@ -5,18 +5,15 @@ app (it verifies the token once per request and attaches the principal), then
 state each endpoint's requirement with a decorator::
 
     from starlette.applications import Starlette
-    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
     from starlette.routing import Route
-    from jwt_middleware.starlette import JWTMiddleware, get_principal, roles_required
+    from jwt_middleware import Config
+    from jwt_middleware.starlette import JWTMiddleware, roles_required
 
     @roles_required("admin")
-    async def admin(request):
-        return JSONResponse(get_principal(request).to_dict())
-
-    app = Starlette(
-        routes=[Route("/admin", admin)],
-        middleware=[Middleware(JWTMiddleware, config=config, mode="optional")],
-    )
+    async def admin(request): return PlainTextResponse(f"hello {request.user.display_name}")
+    app = Starlette(routes=[Route("/admin", admin)])
+    app.add_middleware(JWTMiddleware, config=Config.from_env())
 
 Decorators (the same names as in ``jwt_middleware.flask``):
 
@@ -28,12 +25,12 @@ Decorators (the same names as in ``jwt_middleware.flask``):
 * ``@scopes_required(*scopes)``: all of the scopes;
 * ``@claims_required(predicate, description=...)``: a predicate over the claims.
 
-They work on function endpoints (sync and async), ``HTTPEndpoint`` methods
-and websocket endpoints, and keep the decorated function's signature. Like
-Starlette's own ``requires``, they find the ``request`` or ``websocket``
-parameter (by name, else by a ``Request``/``WebSocket`` annotation) when
-the module is imported: a function without one is a
-:class:`~jwt_middleware.ConfigurationError` at import time.
+They work on function endpoints (sync and async), ``HTTPEndpoint`` methods,
+websocket functions and ``WebSocketEndpoint.on_connect``, and keep the
+decorated function's signature. Like Starlette's own ``requires``, they find
+the ``request`` or ``websocket`` parameter (by name, else by a
+``Request``/``WebSocket`` annotation) when the module is imported: a function
+without one is a :class:`~jwt_middleware.ConfigurationError` at import time.
 
 They only read what the middleware attached (``scope["jwt_middleware.principal"]``);
 they never verify a token themselves. Answers:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from ._authenticator import PRINCIPAL_KEY, AuthEvent, RequestInfo, build_authenticator
 from ._config import Config
+from ._cookies import CookiePolicy
 from ._errors import AuthError
 from ._verify import Verifier
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PRINCIPAL_KEY", "JWTMiddleware", "error_response"]
 
-_STATUS = {401: "401 Unauthorized", 403: "403 Forbidden"}
+_STATUS = {401: "401 Unauthorized", 403: "403 Forbidden", 503: "503 Service Unavailable"}
 
 
 def error_response(exc: AuthError, realm: str, start_response: StartResponse) -> list[bytes]:
@@ -62,6 +63,7 @@ class JWTMiddleware:
         public_methods: Iterable[str] = (),
         on_error: Callable[[WSGIEnvironment, AuthError], WSGIApplication | None] | None = None,
         on_event: Callable[[AuthEvent], None] | None = None,
+        cookies: CookiePolicy | None = None,
     ) -> None:
         self.app = app
         self.authenticator = build_authenticator(
@@ -71,6 +73,10 @@ class JWTMiddleware:
             public_paths=public_paths,
             public_methods=public_methods,
             on_event=on_event,
+            cookies=cookies,
+        )
+        self._csrf_key = (
+            "HTTP_" + cookies.csrf_header.upper().replace("-", "_") if cookies else None
         )
         self.on_error = on_error
 
@@ -81,6 +87,9 @@ class JWTMiddleware:
             environ.get("PATH_INFO", "") or "/",
             environ.get("HTTP_AUTHORIZATION"),
             method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ,
+            None,
+            environ.get("HTTP_COOKIE") if self._csrf_key else None,
+            environ.get(self._csrf_key) if self._csrf_key else None,
         )
         try:
             environ[PRINCIPAL_KEY] = self.authenticator.authenticate(request)

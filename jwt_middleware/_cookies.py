@@ -1,0 +1,132 @@
+"""Cookie mode: tokens in HttpOnly cookies, with CSRF double-submit protection.
+
+Off unless configured. When on, the access token may come from a cookie as
+well as from ``Authorization`` (the header wins when both are sent).
+
+* access cookie (``access_token``): HttpOnly, Secure, SameSite=Lax, path ``/``;
+* refresh cookie (``refresh_token``): HttpOnly, Secure, SameSite=Lax, scoped
+  to ``refresh_path`` (``/auth`` by default: the refresh and logout routes);
+* CSRF cookie (``csrf_token``): readable by the page's JavaScript, which
+  echoes it in the ``X-CSRF-Token`` header on unsafe methods.
+
+The CSRF value is also a claim (``csrf``) of the tokens it came with, so the
+check compares the header with the *signed* value: a cookie planted by a
+sibling subdomain cannot forge it. A request whose token came from a cookie
+and whose method is not GET, HEAD or OPTIONS is refused (403) without a
+matching header, with a message that says what is missing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+
+from ._errors import AuthorizationError, ConfigurationError
+from ._principal import Principal
+
+__all__ = ["CSRF_CLAIM", "CSRFError", "CookiePolicy"]
+
+#: The claim holding the CSRF value of cookie-mode tokens.
+CSRF_CLAIM = "csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CSRFError(AuthorizationError):
+    """403: a cookie-authenticated unsafe request without the matching CSRF header."""
+
+    error = "invalid_request"
+    reason = "csrf"
+    default_description = "the CSRF header does not match"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CookiePolicy:
+    """Names and attributes of the three cookies, and the CSRF header."""
+
+    access_name: str = "access_token"
+    refresh_name: str = "refresh_token"
+    csrf_name: str = "csrf_token"
+    csrf_header: str = "X-CSRF-Token"
+    secure: bool = True
+    samesite: str = "Lax"
+    domain: str | None = None
+    path: str = "/"
+    refresh_path: str = "/auth"
+
+    def __post_init__(self) -> None:
+        if self.samesite not in ("Lax", "Strict", "None"):
+            raise ConfigurationError('cookie samesite must be "Lax", "Strict" or "None"')
+        if self.samesite == "None" and not self.secure:
+            raise ConfigurationError("SameSite=None cookies must be Secure")
+        names = (self.access_name, self.refresh_name, self.csrf_name)
+        if len(set(names)) != 3 or not all(n.isidentifier() for n in names):
+            raise ConfigurationError("the three cookie names must be distinct identifiers")
+        if not self.path.startswith("/") or not self.refresh_path.startswith("/"):
+            raise ConfigurationError("cookie paths start with '/'")
+
+    # --- reading ------------------------------------------------------------------
+
+    @staticmethod
+    def parse(cookie_header: str | None) -> dict[str, str]:
+        """A ``Cookie`` header as a dict (a malformed header counts as no cookies)."""
+        if not cookie_header:
+            return {}
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(cookie_header)
+        except CookieError:
+            return {}
+        return {name: morsel.value for name, morsel in jar.items()}
+
+    def check_csrf(self, principal: Principal, method: str, header: str | None) -> None:
+        """Refuse an unsafe cookie-authenticated request without the matching header."""
+        if method in SAFE_METHODS:
+            return
+        expected = principal.claims.get(CSRF_CLAIM)
+        if not header:
+            raise CSRFError(f"missing CSRF header {self.csrf_header}")
+        if not isinstance(expected, str) or not hmac.compare_digest(
+            header.encode(), expected.encode()
+        ):
+            raise CSRFError(f"the CSRF header {self.csrf_header} does not match")
+
+    # --- writing ------------------------------------------------------------------
+
+    @staticmethod
+    def new_csrf() -> str:
+        return secrets.token_urlsafe(24)
+
+    def _cookie(self, name: str, value: str, max_age: int, path: str, http_only: bool) -> str:
+        parts = [
+            f"{name}={value}",
+            f"Path={path}",
+            f"Max-Age={max_age}",
+            f"SameSite={self.samesite}",
+        ]
+        if http_only:
+            parts.append("HttpOnly")
+        if self.secure:
+            parts.append("Secure")
+        if self.domain:
+            parts.append(f"Domain={self.domain}")
+        return "; ".join(parts)
+
+    def set_cookies(
+        self, access: str, refresh: str, csrf: str, access_ttl: int, refresh_ttl: int
+    ) -> list[str]:
+        """``Set-Cookie`` values for a login or a refresh."""
+        return [
+            self._cookie(self.access_name, access, access_ttl, self.path, True),
+            self._cookie(self.refresh_name, refresh, refresh_ttl, self.refresh_path, True),
+            self._cookie(self.csrf_name, csrf, refresh_ttl, self.path, False),
+        ]
+
+    def clear_cookies(self) -> list[str]:
+        """``Set-Cookie`` values that delete the three cookies (logout)."""
+        return [
+            self._cookie(self.access_name, "", 0, self.path, True),
+            self._cookie(self.refresh_name, "", 0, self.refresh_path, True),
+            self._cookie(self.csrf_name, "", 0, self.path, False),
+        ]
