@@ -8,7 +8,9 @@ integrations live in their own modules and are imported explicitly.
 from ._bearer import extract_bearer
 from ._claims import PRESETS
 from ._config import Config
+from ._cookies import CookiePolicy, CSRFError
 from ._encode import encode
+from ._endpoints import Identity, Reply, TokenService
 from ._errors import (
     AuthenticationError,
     AuthError,
@@ -51,10 +53,13 @@ __all__ = [
     "AuthError",
     "AuthenticationError",
     "AuthorizationError",
+    "CSRFError",
     "Config",
     "ConfigurationError",
+    "CookiePolicy",
     "ExpiredTokenError",
     "FreshTokenRequiredError",
+    "Identity",
     "ImmatureTokenError",
     "InsufficientRoleError",
     "InsufficientScopeError",
@@ -76,11 +81,13 @@ __all__ = [
     "MissingTokenError",
     "PRESETS",
     "Principal",
+    "Reply",
     "RevocationCheck",
     "RevokedTokenError",
     "ServiceUnavailableError",
     "TokenError",
     "TokenPair",
+    "TokenService",
     "TokenTooLargeError",
     "TokenTooOldError",
     "UnknownKeyError",
