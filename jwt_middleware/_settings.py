@@ -20,8 +20,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._cookies import CookiePolicy
 from ._errors import ConfigurationError
 from ._keys import Key, KeySet
+
+#: Settings read by the token lifecycle (issuer and cookie mode), not by Config.
+LIFECYCLE_SETTINGS = (
+    "ACCESS_TTL",
+    "COOKIES",
+    "COOKIE_DOMAIN",
+    "COOKIE_SAMESITE",
+    "COOKIE_SECURE",
+    "CSRF_HEADER",
+    "REFRESH_GRACE",
+    "REFRESH_PATH",
+    "REFRESH_TTL",
+)
 
 KEY_SETTINGS = (
     "ALGORITHMS",
@@ -163,7 +177,7 @@ def settings_from_mapping(
     Names in ``extra`` are accepted and returned lower-cased for the caller.
     """
     found = {k[len(prefix) :]: v for k, v in mapping.items() if k.startswith(prefix)}
-    known = set(PARSERS) | set(KEY_SETTINGS) | set(extra)
+    known = set(PARSERS) | set(KEY_SETTINGS) | set(LIFECYCLE_SETTINGS) | set(extra)
     unknown = sorted(set(found) - known)
     if strict and unknown:
         raise ConfigurationError(
@@ -181,3 +195,51 @@ def settings_from_mapping(
         if name in found:
             values[name.lower()] = found[name]
     return values
+
+
+def _found(mapping: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    return {k[len(prefix) :]: v for k, v in mapping.items() if k.startswith(prefix)}
+
+
+def cookie_policy_from_mapping(
+    mapping: Mapping[str, Any], prefix: str = "JWT_"
+) -> CookiePolicy | None:
+    """Cookie mode from ``COOKIES`` (off by default), ``COOKIE_SECURE`` (on),
+    ``COOKIE_SAMESITE`` (Lax), ``COOKIE_DOMAIN``, ``REFRESH_PATH`` (/auth), ``CSRF_HEADER``."""
+    found = _found(mapping, prefix)
+    try:
+        if not _bool(found.get("COOKIES", False)):
+            return None
+        options: dict[str, Any] = {}
+        if "COOKIE_SECURE" in found:
+            options["secure"] = _bool(found["COOKIE_SECURE"])
+        for name, field_name in (
+            ("COOKIE_SAMESITE", "samesite"),
+            ("COOKIE_DOMAIN", "domain"),
+            ("REFRESH_PATH", "refresh_path"),
+            ("CSRF_HEADER", "csrf_header"),
+        ):
+            if found.get(name):
+                options[field_name] = _str(found[name])
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"a {prefix}COOKIE* setting has a value of the wrong form"
+        ) from None
+    return CookiePolicy(**options)
+
+
+def issuer_options_from_mapping(mapping: Mapping[str, Any], prefix: str = "JWT_") -> dict[str, Any]:
+    """``Issuer`` keyword arguments from ``ACCESS_TTL``, ``REFRESH_TTL``, ``REFRESH_GRACE``."""
+    found = _found(mapping, prefix)
+    options: dict[str, Any] = {}
+    try:
+        for name, field_name, parse in (
+            ("ACCESS_TTL", "access_ttl", _int),
+            ("REFRESH_TTL", "refresh_ttl", _int),
+            ("REFRESH_GRACE", "refresh_grace", _number),
+        ):
+            if name in found:
+                options[field_name] = parse(found[name])
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"a {prefix}*_TTL or GRACE setting is not a number") from None
+    return options
