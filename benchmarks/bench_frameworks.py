@@ -224,7 +224,7 @@ def flask_apps() -> dict[str, Any]:
     JWTManager(peer)
 
     @peer.get("/me")
-    @fje_required()
+    @fje_required()  # type: ignore[untyped-decorator]
     def peer_me() -> dict[str, Any]:
         return {"ok": True, "sub": get_jwt_identity()}
 

@@ -1,87 +1,191 @@
-"""The demo behind ``make demo``: keys, a token, and its verification.
+"""The demo behind ``make demo``: the whole token life, end to end, on real HTTP.
 
-It generates an ES256 key into a temporary directory, loads it back the
-way an app would (from PEM files, through the environment-variable
-loader), signs a token, verifies it, and shows what happens to a tampered
-token, an expired one, and one signed with the wrong algorithm.
+On the embedded default (a SQLite store, an ES256 key generated into a
+temporary directory) it starts the Flask example on 127.0.0.1, then: logs
+in; calls ``/me`` and ``/admin`` (as an admin and as a plain user); refreshes;
+replays the retired refresh token (the whole family is revoked); logs out
+(the access token is refused); and prints every request and its status as
+a readable transcript. It stops the server and removes its files at the end.
+Only the standard library talks HTTP here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from jwt_middleware import (
-    Config,
-    JWTMiddlewareError,
-    Key,
-    TokenError,
-    Verifier,
-    encode,
-    generate_key,
-)
+from jwt_middleware import generate_key
 
 ISSUER = "https://auth.demo.local"
 AUDIENCE = "demo-api"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def _attempt(verifier: Verifier, label: str, token: str) -> None:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _server(env: Mapping[str, str], port: int, log: Path) -> Iterator[str]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "examples.flask_app", "--port", str(port)],
+            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+        )
     try:
-        principal = verifier.verify(token)
-    except TokenError as exc:
-        print(f"  {label:<28} -> 401 {exc.error}: {exc.description}")
-        print(f"  {'':<28}    WWW-Authenticate: {exc.www_authenticate()}")
-    else:
-        print(f"  {label:<28} -> accepted: {json.dumps(principal.to_dict())}")
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"the example server stopped:\n{log.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"the example server did not start:\n{log.read_text()}"
+                    ) from None
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class Client:
+    """Sends requests and prints each one with its status, like a transcript."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.step = 0
+
+    def call(
+        self, label: str, method: str, path: str, *, token: str | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        self.step += 1
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+            self.base + path, data=data, method=method
+        )
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                status, raw, headers = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            status, raw, headers = error.code, error.read(), error.headers
+        payload = json.loads(raw) if raw else {}
+        print(f"\n{self.step:>2}. {label}")
+        print(f"    {method} {path}" + ("  (Authorization: Bearer …)" if token else ""))
+        print(f"    -> {status}  {_summary(payload)}")
+        challenge = headers.get("WWW-Authenticate")
+        if challenge and status >= 400:
+            print(f"       WWW-Authenticate: {challenge}")
+        return status, payload
+
+
+def _summary(payload: Mapping[str, Any]) -> str:
+    shown = {k: (f"{v[:12]}…" if k.endswith("_token") and isinstance(v, str) else v)
+             for k, v in payload.items()}
+    return json.dumps(shown)
+
+
+def _expect(status: int, wanted: int, what: str) -> None:
+    if status != wanted:
+        raise SystemExit(f"demo failed: {what} answered {status}, expected {wanted}")
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="jwt-middleware-demo-") as tmp:
         key = generate_key("ES256", kid="demo-2026-11")
-        private = Path(tmp, "private.pem")
-        public = Path(tmp, "public.pem")
-        private.write_bytes(key.private_pem())
-        public.write_bytes(key.public_pem())
-        print(f"generated an ES256 key pair in {tmp} (kid {key.kid})")
-
+        key_file = Path(tmp, "signing-key.pem")
+        key_file.write_bytes(key.private_pem())
+        key_file.chmod(0o600)
         env = {
             "JWT_ALGORITHMS": "ES256",
-            "JWT_PUBLIC_KEY_FILE": str(public),
+            "JWT_PRIVATE_KEY_FILE": str(key_file),
             "JWT_KID": key.kid or "",
             "JWT_ISSUER": ISSUER,
             "JWT_AUDIENCE": AUDIENCE,
+            "JWT_STORE_URL": f"sqlite:///{tmp}/tokens.db",
         }
-        print("verifier configured from the environment:", ", ".join(f"{k}" for k in env))
-        verifier = Verifier(Config.from_env(environ=env))
-        signer = Key.from_pem_file(private, "ES256", kid=key.kid)
+        print("jwt_middleware demo")
+        print(f"  key:    ES256, generated into {key_file}")
+        print(f"  store:  SQLite at {tmp}/tokens.db")
+        port = _free_port()
+        with _server(env, port, Path(tmp, "server.log")) as base:
+            print(f"  server: examples.flask_app on {base}")
+            run(Client(base))
+    print("\nserver stopped, temporary files removed.")
 
-        now = int(time.time())
-        claims = {
-            "sub": "alice",
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "iat": now,
-            "exp": now + 900,
-            "roles": ["admin"],
-            "scope": "orders:read",
-        }
-        good = encode(claims, signer)
-        print("\nverifying:")
-        _attempt(verifier, "a fresh token", good)
-        head, _, sig = good.split(".")
-        tampered = encode({**claims, "roles": ["admin", "root"]}, signer).split(".")[1]
-        _attempt(verifier, "payload swapped", f"{head}.{tampered}.{sig}")
-        _attempt(verifier, "expired", encode({**claims, "exp": now - 5}, signer))
-        _attempt(verifier, "wrong issuer", encode({**claims, "iss": ISSUER + ".evil"}, signer))
-        hs = Key.from_secret(b"x" * 32, "HS256", kid=key.kid)
-        _attempt(verifier, "HS256 with the same kid", encode(claims, hs))
-        _attempt(verifier, "not a token", "not-a-token")
-        try:
-            Key.from_secret("short", "HS256")
-        except JWTMiddlewareError as exc:
-            print(f"\nweak keys are refused at start-up: {exc}")
+
+def run(client: Client) -> None:
+    status, _ = client.call("a public page needs no token", "GET", "/public")
+    _expect(status, 200, "/public")
+    status, _ = client.call("/me without a token is refused", "GET", "/me")
+    _expect(status, 401, "/me without a token")
+    status, _ = client.call("a wrong password is refused", "POST", "/auth/login",
+                            body={"username": "alice", "password": "guess"})
+    _expect(status, 401, "login with a wrong password")
+    status, pair = client.call("alice (admin) logs in", "POST", "/auth/login",
+                               body={"username": "alice", "password": "wonderland-42"})
+    _expect(status, 200, "login")
+    status, _ = client.call("alice calls /me", "GET", "/me", token=pair["access_token"])
+    _expect(status, 200, "/me")
+    status, _ = client.call("alice calls /admin", "GET", "/admin", token=pair["access_token"])
+    _expect(status, 200, "/admin as alice")
+    status, bob = client.call("bob (user) logs in", "POST", "/auth/login",
+                              body={"username": "bob", "password": "builder-2026"})
+    _expect(status, 200, "login as bob")
+    status, _ = client.call("bob calls /admin: no admin role", "GET", "/admin",
+                            token=bob["access_token"])
+    _expect(status, 403, "/admin as bob")
+    status, renewed = client.call("alice refreshes", "POST", "/auth/refresh",
+                                  body={"refresh_token": pair["refresh_token"]})
+    _expect(status, 200, "refresh")
+    status, _ = client.call("the new access token works", "GET", "/me",
+                            token=renewed["access_token"])
+    _expect(status, 200, "/me after refresh")
+    status, _ = client.call("the OLD refresh token is replayed (theft?)", "POST", "/auth/refresh",
+                            body={"refresh_token": pair["refresh_token"]})
+    _expect(status, 401, "replayed refresh token")
+    status, _ = client.call("so the whole family is revoked: the new refresh token is dead",
+                            "POST", "/auth/refresh",
+                            body={"refresh_token": renewed["refresh_token"]})
+    _expect(status, 401, "refresh after reuse")
+    status, _ = client.call("and so is the family's access token", "GET", "/me",
+                            token=renewed["access_token"])
+    _expect(status, 401, "access after reuse")
+    status, _ = client.call("bob logs out", "POST", "/auth/logout", token=bob["access_token"],
+                            body={"refresh_token": bob["refresh_token"]})
+    _expect(status, 200, "logout")
+    status, _ = client.call("bob's access token is refused after logout", "GET", "/me",
+                            token=bob["access_token"])
+    _expect(status, 401, "access after logout")
+    status, _ = client.call("and his refresh token too", "POST", "/auth/refresh",
+                            body={"refresh_token": bob["refresh_token"]})
+    _expect(status, 401, "refresh after logout")
 
 
 if __name__ == "__main__":
