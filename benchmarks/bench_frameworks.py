@@ -150,7 +150,7 @@ def fastapi_apps() -> dict[str, Any]:
         return {"ok": True, "sub": claims["sub"]}
 
     authx_app = FastAPI()
-    authx = AuthX(config=AuthXConfig(
+    authx: AuthX[Any] = AuthX(config=AuthXConfig(
         JWT_SECRET_KEY=SECRET, JWT_ALGORITHM="HS256", JWT_DECODE_ALGORITHMS=["HS256"],
         JWT_TOKEN_LOCATION=["headers"], JWT_DECODE_ISSUER=ISS, JWT_DECODE_AUDIENCE=AUD,
     ))
