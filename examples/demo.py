@@ -108,7 +108,7 @@ class Client:
 def _summary(payload: Mapping[str, Any]) -> str:
     shown = {k: (f"{v[:12]}…" if k.endswith("_token") and isinstance(v, str) else v)
              for k, v in payload.items()}
-    return json.dumps(shown)
+    return json.dumps(shown, ensure_ascii=False)
 
 
 def _expect(status: int, wanted: int, what: str) -> None:

@@ -46,13 +46,33 @@ Decorators (sync and async views, and ``MethodView`` methods)
 ``@jwt_required()``, ``@jwt_required(optional=True)``,
 ``@roles_required(*roles)`` (all of them), ``@roles_accepted(*roles)`` (any
 one), ``@scopes_required(*scopes)`` and
-``@claims_required(predicate, description=...)``. Put them under
-``@app.route``. Their arguments are checked when the module is imported.
+``@claims_required(predicate, description=...)`` and ``@fresh_required()`` (a
+token from a login, not a refresh: 401 ``insufficient_user_authentication``).
+Put them under ``@app.route``. Their arguments are checked when the module is
+imported.
+
+Token lifecycle
+---------------
+``JWT(app, check_credentials=users.check)`` (a sync ``(username, password) ->
+Identity | None``) also builds, per app, an :class:`~jwt_middleware.Issuer` from
+the same config (it needs ``JWT_STORE_URL``, one ``JWT_ISSUER`` and a signing
+key; ``JWT_ACCESS_TTL``, ``JWT_REFRESH_TTL``, ``JWT_REFRESH_GRACE``) and a
+:class:`~jwt_middleware.TokenService`. ``app.register_blueprint(auth_blueprint())``
+serves ``POST /auth/login``, ``/auth/refresh`` and ``/auth/logout``; these
+routes need no access token (logout uses a valid one, and ignores a missing or
+bad one). ``revoke_subject(subject)`` revokes every token of a user (password
+change); ``JWT.token_service(app)`` and ``JWT.token_issuer(app)`` give the parts.
+
+Cookie mode (``JWT_COOKIES=True`` or ``cookies=CookiePolicy(...)``): login and
+refresh set HttpOnly cookies instead of returning the tokens; the access token
+is also read from its cookie (``Authorization`` wins), and a cookie-authenticated
+unsafe request needs the CSRF header (403 otherwise).
 
 Answers
 -------
 No or malformed token: 401 ``invalid_request``; bad token: 401
-``invalid_token``; a failed guard: 403 ``insufficient_scope``. Each with the
+``invalid_token``; a failed guard: 403 ``insufficient_scope`` (401
+``insufficient_user_authentication`` for ``fresh_required``). Each with the
 RFC 6750 JSON body ``{"error": ..., "error_description": ...}`` and a
 ``WWW-Authenticate: Bearer ...`` header. The answers are returned as
 responses, so the app's own error handlers are not touched. Rejections,
@@ -71,23 +91,35 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast
 
-from flask import Flask, Response, abort, current_app, has_request_context, request
+from flask import Blueprint, Flask, Response, abort, current_app, has_request_context, request
 from werkzeug.local import LocalProxy
 
 from ._authenticator import PRINCIPAL_KEY, Authenticator, AuthEvent, RequestInfo
 from ._config import Config
-from ._errors import AuthError, AuthorizationError, ConfigurationError, MissingTokenError
+from ._cookies import CookiePolicy
+from ._endpoints import CredentialCheck, Identity, Reply, TokenService
+from ._errors import AuthError, ConfigurationError, MissingTokenError
 from ._guards import Guard
 from ._guards import claims_required as _claims_guard
+from ._guards import fresh_required as _fresh_guard
 from ._guards import roles_accepted as _roles_accepted_guard
 from ._guards import roles_required as _roles_required_guard
 from ._guards import scopes_required as _scopes_guard
+from ._issue import Issuer
 from ._principal import Principal
-from ._settings import KEY_SETTINGS, PARSERS, settings_from_mapping
+from ._settings import (
+    KEY_SETTINGS,
+    LIFECYCLE_SETTINGS,
+    PARSERS,
+    cookie_policy_from_mapping,
+    issuer_options_from_mapping,
+    settings_from_mapping,
+)
 from ._verify import Verifier
 
 __all__ = [
@@ -95,12 +127,17 @@ __all__ = [
     "JWT",
     "PRINCIPAL_KEY",
     "AuthEvent",
+    "CookiePolicy",
+    "Identity",
     "ViewDecorator",
+    "auth_blueprint",
     "claims_required",
     "current_principal",
+    "fresh_required",
     "get_jwt",
     "get_principal",
     "jwt_required",
+    "revoke_subject",
     "roles_accepted",
     "roles_required",
     "scopes_required",
@@ -121,6 +158,10 @@ EXTENSION_KEY = "jwt_middleware"
 #: Attribute a decorated view carries: ``"required"`` or ``"optional"``.
 _POLICY_ATTR = "__jwt_middleware_mode__"
 _EXTRA = ("MODE", "PUBLIC_PATHS", "PUBLIC_METHODS")
+_NO_LIFECYCLE = (
+    "the token lifecycle is not set up on this Flask app: pass check_credentials= to "
+    "JWT(...), with a store (JWT_STORE_URL), one issuer (JWT_ISSUER) and a signing key"
+)
 _NOT_SET_UP = (
     "jwt_middleware is not set up on this Flask app: call JWT(app) or jwt.init_app(app) "
     "before serving requests"
@@ -129,11 +170,17 @@ _NOT_SET_UP = (
 
 @dataclass(frozen=True)
 class _State:
-    """One app's authenticators: the app policy, and the two a view decorator picks."""
+    """One app's authenticators (the app policy, the ones a view decorator or the auth
+    routes pick) and, when the token lifecycle is on, its cookie policy, issuer and service."""
 
     default: Authenticator
     required: Authenticator
     optional: Authenticator
+    #: The auth routes: a valid token is attached, a missing or bad one is ignored.
+    public: Authenticator
+    cookies: CookiePolicy | None = None
+    issuer: Issuer | None = None
+    service: TokenService | None = None
 
     @property
     def realm(self) -> str:
@@ -155,6 +202,14 @@ class JWT:
     ``mode``, ``public_paths`` and ``public_methods`` override ``JWT_MODE``,
     ``JWT_PUBLIC_PATHS`` and ``JWT_PUBLIC_METHODS``; ``on_event`` receives an
     :class:`AuthEvent` for every rejection.
+
+    Token lifecycle: ``check_credentials`` (a sync ``(username, password) ->
+    Identity | None``) turns on the issuer and the login, refresh and logout
+    service for the app (see :func:`auth_blueprint`); it needs a store
+    (``JWT_STORE_URL``), one ``JWT_ISSUER`` and a signing key. ``issuer_options``
+    (``access_ttl``, ``refresh_ttl``, ``refresh_grace``) override ``JWT_ACCESS_TTL``,
+    ``JWT_REFRESH_TTL`` and ``JWT_REFRESH_GRACE``; ``cookies`` (a
+    :class:`CookiePolicy`) overrides ``JWT_COOKIES`` and the ``JWT_COOKIE_*`` keys.
     """
 
     def __init__(
@@ -167,7 +222,23 @@ class JWT:
         public_paths: Iterable[str] | None = None,
         public_methods: Iterable[str] | None = None,
         on_event: Callable[[AuthEvent], None] | None = None,
+        cookies: CookiePolicy | None = None,
+        check_credentials: CredentialCheck | None = None,
+        issuer_options: Mapping[str, Any] | None = None,
     ) -> None:
+        if cookies is not None and not isinstance(cookies, CookiePolicy):
+            raise ConfigurationError("cookies must be a jwt_middleware.CookiePolicy")
+        if check_credentials is not None and (
+            not callable(check_credentials) or inspect.iscoroutinefunction(check_credentials)
+        ):
+            raise ConfigurationError(
+                "check_credentials must be a sync callable (username, password) returning an "
+                "Identity or None: Flask views call it synchronously"
+            )
+        if issuer_options is not None and not isinstance(issuer_options, Mapping):
+            raise ConfigurationError(
+                "issuer_options must be a mapping (access_ttl, refresh_ttl, refresh_grace)"
+            )
         if config is not None and not isinstance(config, Config):
             raise ConfigurationError("config must be a jwt_middleware.Config")
         if not isinstance(prefix, str) or not prefix:
@@ -182,6 +253,9 @@ class JWT:
             None if public_methods is None else _paths(public_methods, "public_methods")
         )
         self.on_event = on_event
+        self.cookies = cookies
+        self.check_credentials = check_credentials
+        self.issuer_options = None if issuer_options is None else dict(issuer_options)
         if app is not None:
             self.init_app(app)
 
@@ -200,21 +274,88 @@ class JWT:
         public_methods = self.public_methods
         if public_methods is None:
             public_methods = _paths(extra.get("public_methods", ()), f"{p}PUBLIC_METHODS")
+        cookies = self.cookies
+        if cookies is None:
+            cookies = cookie_policy_from_mapping(app.config, p)
+        issuer = service = None
+        if self.check_credentials is not None:
+            issuer = self._issuer(app, config)
+            service = TokenService(issuer, self.check_credentials, cookies=cookies)
         verifier = Verifier(config)
+        on_event = self.on_event
         state = _State(
             default=Authenticator(
                 verifier,
                 mode=mode,
                 public_paths=public_paths,
                 public_methods=public_methods,
-                on_event=self.on_event,
+                on_event=on_event,
+                cookies=cookies,
             ),
-            required=Authenticator(verifier, mode="required", on_event=self.on_event),
-            optional=Authenticator(verifier, mode="optional", on_event=self.on_event),
+            required=Authenticator(verifier, mode="required", on_event=on_event, cookies=cookies),
+            optional=Authenticator(verifier, mode="optional", on_event=on_event, cookies=cookies),
+            public=Authenticator(
+                verifier, mode="optional", public_paths=("/*",), on_event=on_event, cookies=cookies
+            ),
+            cookies=cookies,
+            issuer=issuer,
+            service=service,
         )
         app.extensions[EXTENSION_KEY] = state
         # First in line, so the app's own hooks can already use current_principal.
         app.before_request_funcs.setdefault(None, []).insert(0, _authenticate_request)
+
+    def _issuer(self, app: Flask, config: Config) -> Issuer:
+        """The app's issuer, from the same :class:`Config` the verifier uses."""
+        p = self.prefix
+        if config.store is None:
+            raise ConfigurationError(
+                "the token lifecycle (check_credentials=) needs a store for refresh families "
+                f"and revocations: set {p}STORE_URL (for example 'sqlite:///tokens.db', or "
+                "'memory://' for one process) or Config(store=...)"
+            )
+        if not config.revocation:
+            raise ConfigurationError(
+                f"the token lifecycle needs the revocation check: with {p}REVOCATION off, "
+                "logout and refresh-token reuse would not stop the access tokens"
+            )
+        if not isinstance(config.issuer, str):
+            raise ConfigurationError(
+                f"the token lifecycle needs exactly one {p}ISSUER: the identifier this app "
+                "signs its tokens with"
+            )
+        try:
+            config.key_set.signing_key()
+        except ConfigurationError:
+            raise ConfigurationError(
+                f"the token lifecycle needs a signing key: set {p}SECRET, {p}PRIVATE_KEY or "
+                f"{p}PRIVATE_KEY_FILE (a public key or JWKS can only verify)"
+            ) from None
+        options = self.issuer_options
+        if options is None:
+            options = issuer_options_from_mapping(app.config, p)
+        try:
+            return Issuer(config, **options)
+        except TypeError:
+            raise ConfigurationError(
+                "issuer_options takes access_ttl, refresh_ttl and refresh_grace"
+            ) from None
+
+    @staticmethod
+    def token_service(app: Flask | None = None) -> TokenService:
+        """The app's login, refresh and logout service (``current_app`` by default)."""
+        service = _state(_app(app)).service
+        if service is None:
+            raise RuntimeError(_NO_LIFECYCLE)
+        return service
+
+    @staticmethod
+    def token_issuer(app: Flask | None = None) -> Issuer:
+        """The app's :class:`~jwt_middleware.Issuer` (``current_app`` by default)."""
+        issuer = _state(_app(app)).issuer
+        if issuer is None:
+            raise RuntimeError(_NO_LIFECYCLE)
+        return issuer
 
     def _settings(self, app: Flask) -> tuple[Config, dict[str, Any]]:
         p = self.prefix
@@ -222,7 +363,7 @@ class JWT:
         if self.config is not None:
             extra = {n.lower(): mapping[p + n] for n in _EXTRA if p + n in mapping}
             return self.config, extra
-        known = set(PARSERS) | set(KEY_SETTINGS) | set(_EXTRA)
+        known = set(PARSERS) | set(KEY_SETTINGS) | set(LIFECYCLE_SETTINGS) | set(_EXTRA)
         unknown = sorted(k for k in mapping if k.startswith(p) and k[len(p) :] not in known)
         if unknown:
             raise ConfigurationError(
@@ -235,6 +376,12 @@ class JWT:
         values = settings_from_mapping(mapping, p, strict=True, extra=_EXTRA)
         extra = {n.lower(): values.pop(n.lower()) for n in _EXTRA if n.lower() in values}
         return Config(**values), extra
+
+
+def _app(app: Flask | None) -> Flask:
+    if app is not None:
+        return app
+    return cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _state(app: Flask) -> _State:
@@ -264,6 +411,13 @@ def _view_mode(app: Flask, endpoint: str) -> str | None:
     return mode
 
 
+def _cookie_parts(cookies: CookiePolicy | None) -> tuple[str | None, str | None]:
+    """The raw ``Cookie`` header and the CSRF header, in cookie mode."""
+    if cookies is None:
+        return None, None
+    return request.headers.get("Cookie"), request.headers.get(cookies.csrf_header)
+
+
 def _is_preflight() -> bool:
     return request.method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in request.environ
 
@@ -276,11 +430,15 @@ def _authenticate_request() -> Response | None:
     state = _state(app)
     mode = _view_mode(app, request.endpoint)
     authenticator = state.default if mode is None else getattr(state, mode)
+    cookie, csrf = _cookie_parts(state.cookies)
     info = RequestInfo(
         request.method,
         request.path,
         request.environ.get("HTTP_AUTHORIZATION"),
         _is_preflight(),
+        None,
+        cookie,
+        csrf,
     )
     try:
         request.environ[PRINCIPAL_KEY] = authenticator.authenticate(info)
@@ -307,7 +465,7 @@ def _enforce(guard: Guard | None, optional: bool) -> None:
     if guard is not None:
         try:
             guard.check(principal)
-        except AuthorizationError as denied:
+        except AuthError as denied:  # 403, or 401 for fresh_required
             state.default.report(denied, request.method, request.path, principal.subject)
             abort(_error_response(denied, state.realm))
 
@@ -391,6 +549,12 @@ def claims_required(
     return _guard_decorator(_claims_guard(predicate, description))
 
 
+def fresh_required() -> ViewDecorator:
+    """A valid token minted by a login, not by a refresh (401
+    ``insufficient_user_authentication`` otherwise): for password changes, payments."""
+    return _guard_decorator(_fresh_guard())
+
+
 # --- accessors ------------------------------------------------------------------------------
 
 
@@ -425,3 +589,127 @@ def get_jwt() -> Mapping[str, Any]:
 #: The request's :class:`~jwt_middleware.Principal`. Raises :class:`RuntimeError`
 #: outside a request that carries a verified token.
 current_principal: Principal = LocalProxy(_require_principal)  # type: ignore[assignment]
+
+
+# --- token lifecycle: auth routes ------------------------------------------------------------
+
+#: The policy of the auth routes: a valid token is attached, a missing or bad one ignored
+#: (logging out with an expired access token must work; logging in must not trip over one).
+_PUBLIC = "public"
+_NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+
+
+def _render(reply: Reply) -> Response:
+    """A :class:`Reply` as a Flask response: JSON body, headers, one ``Set-Cookie`` each."""
+    response = Response(
+        json.dumps(reply.body), status=reply.status, content_type="application/json"
+    )
+    for name, value in reply.headers:
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    for cookie in reply.cookies:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+def _bad_request(error: str, description: str) -> Response:
+    return _render(Reply(400, {"error": error, "error_description": description}, list(_NO_STORE)))
+
+
+def _body() -> Mapping[str, Any] | None:
+    """The request body: a JSON object or form fields (``None`` when it is neither)."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        return data if isinstance(data, dict) else None
+    return request.form
+
+
+def _text(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def _grant(data: Mapping[str, Any], expected: str) -> Response | None:
+    """OAuth 2 clients send ``grant_type``; when present it must be ``expected``."""
+    grant = data.get("grant_type")
+    if grant is None or grant == expected:
+        return None
+    return _bad_request("unsupported_grant_type", f"this endpoint takes grant_type={expected}")
+
+
+def _service() -> TokenService:
+    return JWT.token_service(_app(None))
+
+
+def _login() -> Response:
+    service = _service()
+    data = _body()
+    if data is None:
+        return _bad_request("invalid_request", "send a JSON object or form fields")
+    wrong = _grant(data, "password")
+    if wrong is not None:
+        return wrong
+    return _render(service.login(_text(data, "username"), _text(data, "password")))
+
+
+def _refresh() -> Response:
+    service = _service()
+    data = _body()
+    if data is None:
+        return _bad_request("invalid_request", "send a JSON object or form fields")
+    wrong = _grant(data, "refresh_token")
+    if wrong is not None:
+        return wrong
+    cookie, csrf = _cookie_parts(service.cookies)
+    return _render(service.refresh(_text(data, "refresh_token"), cookie, csrf))
+
+
+def _logout() -> Response:
+    service = _service()
+    data = _body() or {}  # logging out never fails on a body it cannot read
+    cookie, csrf = _cookie_parts(service.cookies)
+    return _render(service.logout(get_principal(), _text(data, "refresh_token"), cookie, csrf))
+
+
+for _view in (_login, _refresh, _logout):
+    setattr(_view, _POLICY_ATTR, _PUBLIC)
+
+
+def auth_blueprint(*, name: str = "jwt_auth", url_prefix: str = "/auth") -> Blueprint:
+    """``POST {url_prefix}/login``, ``/refresh`` and ``/logout`` for the app's token service.
+
+    Register it on an app whose ``JWT`` has ``check_credentials=``. The routes need no
+    access token (a valid one is used by logout, a missing or bad one ignored), whatever
+    the app's mode and public paths. In cookie mode the refresh cookie's path
+    (``JWT_REFRESH_PATH``, ``/auth`` by default) must cover ``url_prefix``.
+    """
+    if not url_prefix.startswith("/"):
+        raise ConfigurationError("url_prefix starts with '/', such as '/auth'")
+    blueprint = Blueprint(name, __name__, url_prefix=url_prefix.rstrip("/") or None)
+    blueprint.add_url_rule("/login", "login", _login, methods=["POST"])
+    blueprint.add_url_rule("/refresh", "refresh", _refresh, methods=["POST"])
+    blueprint.add_url_rule("/logout", "logout", _logout, methods=["POST"])
+
+    def check(setup: Any) -> None:
+        state = setup.app.extensions.get(EXTENSION_KEY)
+        if not isinstance(state, _State):
+            return  # JWT(app) may come later; the views check again when called
+        if state.service is None:
+            raise ConfigurationError(_NO_LIFECYCLE)
+        prefix = (setup.url_prefix or "").rstrip("/") + "/"
+        if state.cookies is not None and not prefix.startswith(
+            state.cookies.refresh_path.rstrip("/") + "/"
+        ):
+            raise ConfigurationError(
+                f"the refresh cookie's path {state.cookies.refresh_path!r} does not cover the "
+                f"auth routes at {prefix!r}: set JWT_REFRESH_PATH or the url_prefix to match"
+            )
+
+    blueprint.record(check)
+    return blueprint
+
+
+def revoke_subject(subject: str) -> None:
+    """Revoke every token of ``subject`` issued before the current second, through the
+    current app's issuer (password change, compromise). Needs an app context."""
+    JWT.token_issuer(_app(None)).revoke_subject(subject)

@@ -148,3 +148,56 @@ def test_python_dash_m_runs_the_example() -> None:
         assert get(server, "/public").status_code == 200
         assert get(server, "/me").status_code == 401
         assert get(server, "/me", make_token(key)).json()["subject"] == "alice"
+
+
+def post(
+    server: Server, path: str, body: dict[str, Any] | None = None, token: str | None = None
+) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(server.url + path, json=body, headers=headers, timeout=TIMEOUT)
+
+
+def test_token_lifecycle_across_gunicorn_workers(tmp_path: Path) -> None:
+    """Login, refresh, reuse detection and logout; the two workers share one SQLite store."""
+    env, _ = hs256_env()
+    env["JWT_STORE_URL"] = f"sqlite:///{tmp_path}/tokens.db"
+    with run_server(
+        gunicorn_argv(APP, workers=2), env, port=free_port(), timeout=STARTUP_TIMEOUT
+    ) as server:
+        wrong = post(server, "/auth/login", {"username": "alice", "password": "guess"})
+        assert wrong.status_code == 401
+        assert wrong.json()["error"] == "invalid_grant"
+
+        login = post(server, "/auth/login", {"username": "alice", "password": "wonderland-42"})
+        assert login.status_code == 200
+        assert login.headers["Cache-Control"] == "no-store"
+        pair = login.json()
+        assert set(pair) == {"access_token", "token_type", "expires_in", "refresh_token"}
+        me = get(server, "/me", pair["access_token"])
+        assert me.status_code == 200
+        assert (me.json()["subject"], me.json()["issuer"]) == ("alice", ISSUER)
+        assert get(server, "/admin", pair["access_token"]).status_code == 200
+
+        renewed = post(server, "/auth/refresh", {"refresh_token": pair["refresh_token"]})
+        assert renewed.status_code == 200
+        new_pair = renewed.json()
+        assert get(server, "/me", new_pair["access_token"]).status_code == 200
+        # Replaying the retired refresh token revokes the whole family, in every worker.
+        replay = post(server, "/auth/refresh", {"refresh_token": pair["refresh_token"]})
+        assert replay.status_code == 401
+        for _ in range(4):  # whichever worker answers
+            assert get(server, "/me", new_pair["access_token"]).status_code == 401
+        again = post(server, "/auth/refresh", {"refresh_token": new_pair["refresh_token"]})
+        assert again.status_code == 401
+
+        bob = post(server, "/auth/login", {"username": "bob", "password": "builder-2026"}).json()
+        assert get(server, "/me", bob["access_token"]).status_code == 200
+        out = post(
+            server, "/auth/logout", {"refresh_token": bob["refresh_token"]}, bob["access_token"]
+        )
+        assert out.status_code == 200
+        assert out.json() == {"status": "logged out"}
+        for _ in range(4):
+            assert get(server, "/me", bob["access_token"]).status_code == 401
+        refused = post(server, "/auth/refresh", {"refresh_token": bob["refresh_token"]})
+        assert refused.status_code == 401

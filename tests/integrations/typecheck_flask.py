@@ -9,18 +9,23 @@ from __future__ import annotations
 from collections.abc import Coroutine, Mapping
 from typing import Any, assert_type
 
-from flask import Flask
+from flask import Blueprint, Flask
 from flask.views import MethodView
 
-from jwt_middleware import Config, KeySet, Principal, generate_key
+from jwt_middleware import Config, Issuer, KeySet, Principal, TokenService, generate_key
 from jwt_middleware.flask import (
     JWT,
     AuthEvent,
+    CookiePolicy,
+    Identity,
+    auth_blueprint,
     claims_required,
     current_principal,
+    fresh_required,
     get_jwt,
     get_principal,
     jwt_required,
+    revoke_subject,
     roles_accepted,
     roles_required,
     scopes_required,
@@ -37,6 +42,39 @@ def create_app() -> Flask:
     jwt = JWT(prefix="OTHER_", mode="optional", public_paths=["/health"])
     jwt.init_app(Flask("second"))
     return app
+
+
+def check_credentials(username: str, password: str) -> Identity | None:
+    return Identity(username, roles=("user",)) if password == "right" else None
+
+
+def create_lifecycle_app() -> Flask:
+    app = Flask(__name__)
+    config = Config(keys=KeySet([generate_key("HS256")]), issuer="me", store="memory://")
+    JWT(
+        app,
+        config=config,
+        cookies=CookiePolicy(secure=False),
+        check_credentials=check_credentials,
+        issuer_options={"access_ttl": 300},
+    )
+    blueprint = auth_blueprint(url_prefix="/auth")
+    assert_type(blueprint, Blueprint)
+    app.register_blueprint(blueprint)
+    assert_type(JWT.token_service(app), TokenService)
+    assert_type(JWT.token_issuer(app), Issuer)
+    return app
+
+
+@fresh_required()
+def change_password(new_password: str) -> tuple[dict[str, str], int]:
+    revoke_subject(current_principal.subject or "")
+    return {"status": new_password}, 200
+
+
+assert_type(change_password("x"), tuple[dict[str, str], int])
+change_password(1)  # type: ignore[arg-type]
+assert_type(revoke_subject("alice"), None)
 
 
 @roles_required("admin")
