@@ -16,6 +16,7 @@ from jwt_middleware import (
     AuthError,
     AuthorizationError,
     ConfigurationError,
+    CSRFError,
     ExpiredTokenError,
     FreshTokenRequiredError,
     ImmatureTokenError,
@@ -73,6 +74,7 @@ ANSWERS: list[tuple[type[AuthError], int, str]] = [
     (AuthorizationError, 403, "insufficient_scope"),
     (InsufficientRoleError, 403, "insufficient_scope"),
     (InsufficientScopeError, 403, "insufficient_scope"),
+    (CSRFError, 403, "invalid_request"),
     (ServiceUnavailableError, 503, "temporarily_unavailable"),
 ]
 
