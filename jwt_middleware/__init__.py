@@ -45,6 +45,7 @@ from ._issue import Issuer, TokenPair
 from ._keys import ALGORITHMS, Key, KeySet, generate_key
 from ._principal import Principal
 from ._protocols import KeyResolver, RevocationCheck
+from ._registry import MultiIssuerVerifier, TrustedIssuer
 from ._verify import Verifier
 from ._version import __version__
 
@@ -79,6 +80,7 @@ __all__ = [
     "MalformedTokenError",
     "MissingClaimError",
     "MissingTokenError",
+    "MultiIssuerVerifier",
     "PRESETS",
     "Principal",
     "Reply",
@@ -90,6 +92,7 @@ __all__ = [
     "TokenService",
     "TokenTooLargeError",
     "TokenTooOldError",
+    "TrustedIssuer",
     "UnknownKeyError",
     "Verifier",
     "WrongTokenKindError",

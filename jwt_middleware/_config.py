@@ -17,6 +17,7 @@ from typing import Any, cast
 from ._claims import preset_paths
 from ._errors import ConfigurationError
 from ._keys import Key, KeySet
+from ._protocols import KeyResolver
 from .stores import Store, StoreError, store_from_url
 
 __all__ = ["Config"]
@@ -44,8 +45,9 @@ class Config:
     """
 
     #: The keys tokens may be signed with (a :class:`KeySet`, a :class:`Key`, or keys);
-    #: always a :class:`KeySet` once built (see :attr:`key_set`).
-    keys: KeySet | Key | Iterable[Key]
+    #: always a :class:`KeySet` once built (see :attr:`key_set`), unless it is a remote
+    #: key source (a :class:`KeyResolver` such as ``jwt_middleware.jwks.JWKSClient``).
+    keys: KeySet | Key | Iterable[Key] | KeyResolver
     #: Accepted ``iss`` values, matched exactly. ``None``: not checked.
     issuer: str | tuple[str, ...] | None = None
     #: Accepted ``aud`` values; a token must name one. ``None``: tokens must carry no ``aud``.
@@ -89,6 +91,8 @@ class Config:
         keys: Any = self.keys
         if isinstance(keys, Key):
             keys = KeySet([keys])
+        elif isinstance(keys, KeyResolver) and not isinstance(keys, KeySet):
+            pass  # a remote key source: verify-only, resolved per token
         elif not isinstance(keys, KeySet):
             if keys is None or isinstance(keys, (str, bytes)):
                 raise ConfigurationError(
@@ -153,8 +157,18 @@ class Config:
 
     @property
     def key_set(self) -> KeySet:
-        """The keys as a :class:`KeySet` (what ``keys`` always is once built)."""
-        return cast(KeySet, self.keys)
+        """The keys as a :class:`KeySet` (what ``keys`` is once built, unless remote)."""
+        if not isinstance(self.keys, KeySet):
+            raise ConfigurationError(
+                "keys is a remote key source: it can only verify, there is no local key set "
+                "(configure a private key or secret to sign)"
+            )
+        return self.keys
+
+    @property
+    def resolver(self) -> KeyResolver:
+        """Where the verifier finds keys: the :class:`KeySet` or the remote key source."""
+        return cast(KeyResolver, self.keys)
 
     @property
     def roles_paths(self) -> tuple[str, ...]:

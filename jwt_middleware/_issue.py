@@ -144,12 +144,18 @@ class Issuer:
         fresh: bool = False,
         family: str | None = None,
         ttl: int | None = None,
+        audience: str | None = None,
     ) -> str:
-        """One access token (no refresh family unless ``family`` is given)."""
+        """One access token (no refresh family unless ``family`` is given).
+
+        ``audience`` overrides the configured one: a service token for another
+        service names that service.
+        """
         now = int(self._clock())
         body = self._claims(subject, roles, scopes, claims, now, ttl or self.access_ttl)
-        if self.audience is not None:
-            body["aud"] = self.audience if isinstance(self.audience, str) else list(self.audience)
+        aud = audience if audience is not None else self.audience
+        if aud is not None:
+            body["aud"] = aud if isinstance(aud, str) else list(aud)
         body["fresh"] = fresh
         if family is not None:
             body[FAMILY_CLAIM] = family

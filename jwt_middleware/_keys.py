@@ -522,7 +522,7 @@ def _infer_for_set(entry: Mapping[str, Any], allowed: set[str] | None) -> str | 
     if entry.get("kty") == "EC":
         fitting = {a for a, c in _CRV_NAMES.items() if c == entry.get("crv") and a in ALGORITHMS}
     if allowed is not None:
-        fitting &= allowed
+        fitting = fitting & allowed  # a new set: never narrow the shared _FAMILY table
     return next(iter(fitting)) if len(fitting) == 1 else None
 
 

@@ -99,7 +99,7 @@ class Verifier:
         revocation: RevocationCheck | None = None,
     ) -> None:
         self.config = config
-        self._resolver: KeyResolver = keys if keys is not None else config.key_set
+        self._resolver: KeyResolver = keys if keys is not None else config.resolver
         store = config.store
         if revocation is None and isinstance(store, Store) and config.revocation:
             revocation = StoreRevocation(

@@ -1,0 +1,250 @@
+"""Outgoing calls: identity passed between services, with ``requests`` or ``httpx``.
+
+Two kinds of credentials:
+
+* :class:`ForwardBearer`: forward the bearer token of the request being
+  served, so the downstream service sees the same user::
+
+      requests.get(url, auth=ForwardBearer(request.headers))   # Flask or Starlette
+
+* :class:`ServiceToken`: a short-lived token for one audience, cached and
+  renewed before it expires. Minted by your own :class:`~jwt_middleware.Issuer`
+  (``ServiceToken.from_issuer``), or fetched from an OAuth 2 token endpoint
+  with the client credentials grant (``ServiceToken.from_client_credentials``)::
+
+      orders = ServiceToken.from_issuer(issuer, audience="orders-api", subject="billing")
+      requests.post(url, auth=orders.requests_auth())
+      await httpx.AsyncClient(auth=orders.httpx_auth()).post(url)
+
+Both kinds are ``requests`` auth objects and ``httpx.Auth`` flows (sync and
+async). Security: tokens are never logged; a forwarded token keeps its own
+audience, so a downstream service accepts it only if it is in that audience
+(prefer service tokens with the downstream's own audience).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
+from dataclasses import dataclass
+
+import httpx
+import requests
+import requests.auth
+
+from ._bearer import extract_bearer
+from ._errors import ConfigurationError, JWTMiddlewareError
+from ._issue import Issuer
+
+__all__ = ["ForwardBearer", "ServiceToken", "TokenEndpointError"]
+
+
+class TokenEndpointError(JWTMiddlewareError):
+    """The token endpoint refused or failed. The message never holds a secret."""
+
+
+class ForwardBearer(requests.auth.AuthBase, httpx.Auth):
+    """``Authorization: Bearer <the token of the request being served>``.
+
+    ``source`` is the incoming request's headers (any case-insensitive
+    mapping: Flask's ``request.headers``, Starlette's ``request.headers``) or
+    the token itself (for instance from cookie mode).
+    """
+
+    def __init__(self, source: Mapping[str, str] | str) -> None:
+        if isinstance(source, str):
+            self._token = extract_bearer("Bearer " + source)
+        else:
+            self._token = extract_bearer(source.get("Authorization") or source.get("authorization"))
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self._token}"
+        return r
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
+@dataclass
+class _Cached:
+    token: str
+    expires_at: float
+
+
+class ServiceToken:
+    """A cached service token for one audience, renewed ``renew_before`` seconds early."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], tuple[str, float]],
+        afetch: Callable[[], Awaitable[tuple[str, float]]] | None = None,
+        *,
+        renew_before: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._fetch = fetch
+        self._afetch = afetch
+        self._renew_before = renew_before
+        self._clock = clock
+        self._cached: _Cached | None = None
+        self._lock = threading.Lock()
+        self._alock: asyncio.Lock | None = None
+        #: How many tokens were obtained (for tests and observability).
+        self.fetches = 0
+
+    # --- construction ---------------------------------------------------------------
+
+    @classmethod
+    def from_issuer(
+        cls,
+        issuer: Issuer,
+        *,
+        audience: str,
+        subject: str,
+        scopes: Iterable[str] = (),
+        ttl: int = 300,
+        renew_before: float = 30.0,
+    ) -> ServiceToken:
+        """Mint with your own issuer: ``sub`` is the calling service, ``aud`` the callee."""
+        if not audience or not subject:
+            raise ConfigurationError("a service token needs an audience and a subject")
+        scope_list = tuple(scopes)
+
+        def mint() -> tuple[str, float]:
+            token = issuer.access_token(subject, scopes=scope_list, ttl=ttl, audience=audience)
+            return token, issuer.config.clock() + ttl
+
+        return cls(mint, None, renew_before=renew_before, clock=issuer.config.clock)
+
+    @classmethod
+    def from_client_credentials(
+        cls,
+        token_url: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        audience: str | None = None,
+        scopes: Iterable[str] = (),
+        timeout: float = 5.0,
+        renew_before: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> ServiceToken:
+        """Fetch with the OAuth 2 client credentials grant (RFC 6749 §4.4)."""
+        form = {"grant_type": "client_credentials"}
+        if audience:
+            form["audience"] = audience
+        if scopes:
+            form["scope"] = " ".join(scopes)
+        basic = (client_id, client_secret)
+
+        def fetch() -> tuple[str, float]:
+            try:
+                response = requests.post(token_url, data=form, auth=basic, timeout=timeout)
+            except requests.RequestException as exc:
+                raise TokenEndpointError(_failed(exc)) from None
+            return _parse(response.status_code, response.content, clock)
+
+        async def afetch() -> tuple[str, float]:
+            try:
+                async with httpx.AsyncClient(timeout=timeout) as client:
+                    response = await client.post(token_url, data=form, auth=basic)
+            except httpx.HTTPError as exc:
+                raise TokenEndpointError(_failed(exc)) from None
+            return _parse(response.status_code, response.content, clock)
+
+        return cls(fetch, afetch, renew_before=renew_before, clock=clock)
+
+    # --- the token ------------------------------------------------------------------
+
+    def _fresh(self) -> str | None:
+        cached = self._cached
+        if cached is not None and cached.expires_at - self._renew_before > self._clock():
+            return cached.token
+        return None
+
+    def token(self) -> str:
+        """The current token, fetched or renewed when needed (one fetch at a time)."""
+        token = self._fresh()
+        if token is not None:
+            return token
+        with self._lock:
+            token = self._fresh()
+            if token is None:
+                token, expires_at = self._fetch()
+                self.fetches += 1
+                self._cached = _Cached(token, expires_at)
+            return token
+
+    async def atoken(self) -> str:
+        """Async form of :meth:`token` (the fetch never blocks the event loop)."""
+        token = self._fresh()
+        if token is not None:
+            return token
+        if self._alock is None:
+            self._alock = asyncio.Lock()
+        async with self._alock:
+            token = self._fresh()
+            if token is None:
+                if self._afetch is not None:
+                    token, expires_at = await self._afetch()
+                else:
+                    token, expires_at = self._fetch()  # local signing: CPU only
+                self.fetches += 1
+                self._cached = _Cached(token, expires_at)
+            return token
+
+    def requests_auth(self) -> requests.auth.AuthBase:
+        """A ``requests`` auth object."""
+        return _RequestsServiceAuth(self)
+
+    def httpx_auth(self) -> httpx.Auth:
+        """An ``httpx.Auth`` (sync and async clients)."""
+        return _HttpxServiceAuth(self)
+
+
+class _RequestsServiceAuth(requests.auth.AuthBase):
+    def __init__(self, source: ServiceToken) -> None:
+        self._source = source
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self._source.token()}"
+        return r
+
+
+class _HttpxServiceAuth(httpx.Auth):
+    def __init__(self, source: ServiceToken) -> None:
+        self._source = source
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._source.token()}"
+        yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        request.headers["Authorization"] = f"Bearer {await self._source.atoken()}"
+        yield request
+
+
+def _failed(exc: Exception) -> str:
+    return f"the token endpoint failed: {type(exc).__name__}"
+
+
+def _parse(status: int, content: bytes, clock: Callable[[], float]) -> tuple[str, float]:
+    import json
+
+    if status != 200:
+        raise TokenEndpointError(f"the token endpoint answered {status}")
+    try:
+        body = json.loads(content)
+        token, expires_in = body["access_token"], float(body.get("expires_in", 300))
+    except (ValueError, KeyError, TypeError):
+        raise TokenEndpointError("the token endpoint's answer is not a token response") from None
+    if not isinstance(token, str) or not token:
+        raise TokenEndpointError("the token endpoint's answer has no access_token")
+    return token, clock() + expires_in
