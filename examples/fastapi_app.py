@@ -2,38 +2,67 @@
 
 Routes: ``GET /public`` (no token), ``GET /me`` (any valid token),
 ``GET /admin`` (role ``admin``), ``WS /ws`` (echo, valid token: header,
-``?access_token=`` or the ``["bearer", token]`` subprotocol). ``/docs`` shows
-the Authorize button and a padlock on each protected route.
+``?access_token=`` or the ``["bearer", token]`` subprotocol),
+``POST /api/echo`` (any valid token; an unsafe method, so in cookie mode it
+needs the CSRF header). ``/docs`` shows the Authorize button and a padlock on
+each protected route.
 
-Run: ``JWT_ALGORITHMS=HS256 JWT_SECRET=... uvicorn examples.fastapi_app:app``
-or ``python -m examples.fastapi_app --port 8000``.
+Token lifecycle (demo users in :mod:`examples._users`): ``POST /auth/login``
+(JSON ``{"username", "password"}`` or the OAuth 2 form), ``/auth/refresh``,
+``/auth/logout`` and ``/auth/password`` (``{"new_password"}``, fresh token
+only: sets the password and revokes all of the user's tokens).
+
+Cookie mode (``JWT_COOKIES=1``): the tokens go into HttpOnly cookies and the
+single-page app in ``examples/spa/`` (served at ``/spa/``) uses them. Cookies
+are ``Secure`` unless ``JWT_COOKIE_SECURE=0``, which is only for plain http
+on 127.0.0.1 (the tests); production keeps them Secure behind https.
+
+Run: ``JWT_ALGORITHMS=HS256 JWT_SECRET=... JWT_ISSUER=https://auth.local
+uvicorn examples.fastapi_app:app`` or ``python -m examples.fastapi_app --port 8000``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
-from examples._common import PUBLIC_PATHS, config_from_env, parse_port
+from examples._asgi_auth import change_password, lifecycle_from_env
+from examples._common import PUBLIC_PATHS, parse_port
 from jwt_middleware import Principal
 from jwt_middleware.asgi import JWTMiddleware
-from jwt_middleware.fastapi import JWTBearer
+from jwt_middleware.fastapi import JWTBearer, token_router
+from jwt_middleware.starlette import auth_public_paths, read_fields, reply_response
 
 DOCS_PATHS = ("/docs", "/docs/*", "/redoc", "/openapi.json")
+SPA_DIR = Path(__file__).resolve().parent / "spa"
+SPA_PATHS = ("/", "/spa", "/spa/*")
 
-config = config_from_env()
-auth = JWTBearer(config=config)
+lifecycle = lifecycle_from_env()
+auth = JWTBearer(config=lifecycle.config)
 CurrentPrincipal = Annotated[Principal, Depends(auth)]
+FreshPrincipal = Annotated[Principal, Depends(auth.fresh_required())]
 
 app = FastAPI(title="jwt_middleware FastAPI example")
 app.add_middleware(
     JWTMiddleware,
-    config=config,
-    public_paths=(*PUBLIC_PATHS, *DOCS_PATHS),
+    config=lifecycle.config,
+    cookies=lifecycle.cookies,
+    public_paths=(*PUBLIC_PATHS, *DOCS_PATHS, *SPA_PATHS, *auth_public_paths("/auth")),
     websocket_query_param="access_token",
     websocket_subprotocol=True,
 )
+app.include_router(token_router(lifecycle.service, prefix="/auth"))
+
+
+@app.post("/auth/password", tags=["auth"], summary="Change the password (fresh token only)")
+async def password(request: Request, principal: FreshPrincipal) -> Response:
+    fields = await read_fields(request)
+    reply = await change_password(lifecycle, principal.subject, fields.get("new_password"))
+    return reply_response(reply)
 
 
 @app.get("/public")
@@ -51,6 +80,11 @@ async def admin() -> dict[str, bool]:
     return {"admin": True}
 
 
+@app.post("/api/echo")
+async def api_echo(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    return {"subject": principal.subject, "echo": await read_fields(request)}
+
+
 @app.websocket("/ws")
 async def echo(websocket: WebSocket, principal: CurrentPrincipal) -> None:
     await websocket.accept()
@@ -59,6 +93,14 @@ async def echo(websocket: WebSocket, principal: CurrentPrincipal) -> None:
             await websocket.send_text(await websocket.receive_text())
     except WebSocketDisconnect:
         pass
+
+
+@app.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/spa/")
+
+
+app.mount("/spa", StaticFiles(directory=SPA_DIR, html=True), name="spa")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from ._errors import (
     WrongTokenKindError,
 )
 from ._issue import Issuer, TokenPair
+from ._keyring import KeyRing
 from ._keys import ALGORITHMS, Key, KeySet, generate_key
 from ._principal import Principal
 from ._protocols import KeyResolver, RevocationCheck
@@ -76,6 +77,7 @@ __all__ = [
     "JWTMiddlewareError",
     "Key",
     "KeyResolver",
+    "KeyRing",
     "KeySet",
     "MalformedTokenError",
     "MissingClaimError",

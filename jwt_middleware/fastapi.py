@@ -36,7 +36,9 @@ Guards, each a dependency that returns the principal, usable in
 * ``auth.jwt_required()`` (the same as ``auth``), ``auth.jwt_required(optional=True)``
   (``Principal | None``: no token gives ``None``, a bad token is still 401);
 * ``auth.roles_required(*roles)`` (all), ``auth.roles_accepted(*roles)`` (any);
-* ``auth.scopes_required(*scopes)``, ``auth.claims_required(predicate, description=...)``.
+* ``auth.scopes_required(*scopes)``, ``auth.claims_required(predicate, description=...)``;
+* ``auth.fresh_required()``: a token minted by a login, not by a refresh (401
+  ``insufficient_user_authentication``): for password changes, payments.
 
 Errors (FastAPI's own ``HTTPBearer`` answers 403 for a missing header; this
 one does not): a missing or bad token is 401, a failed guard 403. They are
@@ -50,13 +52,29 @@ middleware sends). On websocket routes the handshake is closed with code 1008.
 
 Rejections are logged on the ``jwt_middleware`` logger and passed to the
 ``on_event`` hook: the bearer's own, or else the middleware's.
+
+Token lifecycle: :func:`token_router` is an ``APIRouter`` with ``POST
+/auth/login``, ``/auth/refresh`` and ``/auth/logout`` for a
+:class:`~jwt_middleware.TokenService` (async all the way: the password check
+runs in a worker thread)::
+
+    service = TokenService(Issuer(config), users.check, cookies=policy)
+    app.include_router(token_router(service))
+
+Login takes JSON ``{"username", "password"}`` or the OAuth 2 password form;
+with ``JWTBearer(config=..., token_url="/auth/login")`` the scheme is an
+OAuth 2 password flow and the ``/docs`` Authorize dialog logs in with a
+username and password (bearer mode only: in cookie mode the body carries no
+token). See :mod:`jwt_middleware.starlette` for what each route reads.
 """
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, WebSocketException
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, WebSocketException
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.openapi.models import OAuth2 as OAuth2Model
+from fastapi.openapi.models import OAuthFlowPassword, OAuthFlows
 from fastapi.security.base import SecurityBase
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -71,12 +89,26 @@ from ._authenticator import (
     build_authenticator,
 )
 from ._config import Config
-from ._errors import AuthError, AuthorizationError
+from ._endpoints import Reply, TokenService
+from ._errors import AuthError, ConfigurationError
 from ._principal import Principal
 from ._verify import Verifier
 from .asgi import AUTHENTICATOR_KEY
+from .starlette import (
+    check_refresh_path,
+    login_reply,
+    logout_reply,
+    refresh_reply,
+    reply_response,
+)
 
-__all__ = ["JWTBearer", "JWTHTTPException", "rfc6750_exception_handler", "use_rfc6750_errors"]
+__all__ = [
+    "JWTBearer",
+    "JWTHTTPException",
+    "rfc6750_exception_handler",
+    "token_router",
+    "use_rfc6750_errors",
+]
 
 POLICY_VIOLATION = 1008
 
@@ -131,7 +163,9 @@ class JWTBearer(SecurityBase):
 
     Build it once from ``config=`` (a :class:`~jwt_middleware.Config`) or
     ``verifier=`` (a :class:`~jwt_middleware.Verifier`). ``scheme_name`` is
-    the name in the OpenAPI document (default ``"JWTBearer"``).
+    the name in the OpenAPI document (default ``"JWTBearer"``). With
+    ``token_url`` (the login route, such as ``"/auth/login"``) the scheme is
+    documented as an OAuth 2 password flow instead of an HTTP bearer scheme.
     """
 
     def __init__(
@@ -142,8 +176,14 @@ class JWTBearer(SecurityBase):
         scheme_name: str | None = None,
         description: str | None = None,
         on_event: Callable[[AuthEvent], None] | None = None,
+        token_url: str | None = None,
     ) -> None:
-        self.model = HTTPBearerModel(bearerFormat="JWT", description=description)
+        self.model: HTTPBearerModel | OAuth2Model
+        if token_url is None:
+            self.model = HTTPBearerModel(bearerFormat="JWT", description=description)
+        else:
+            flows = OAuthFlows(password=OAuthFlowPassword(tokenUrl=token_url))
+            self.model = OAuth2Model(flows=flows, description=description)
         self.scheme_name = scheme_name or type(self).__name__
         self.authenticator = build_authenticator(
             config, verifier, mode="required", public_paths=(), public_methods=(), on_event=on_event
@@ -190,6 +230,10 @@ class JWTBearer(SecurityBase):
         """``predicate(principal.claims)`` must be true (raising counts as false)."""
         return self._guard(_guards.claims_required(predicate, description))
 
+    def fresh_required(self) -> GuardDependency:
+        """A token minted by a login; 401 ``insufficient_user_authentication`` otherwise."""
+        return self._guard(_guards.fresh_required())
+
     def _reporter(self, conn: HTTPConnection) -> Authenticator:
         if not self._has_hook:
             front = conn.scope.get(AUTHENTICATOR_KEY)
@@ -203,7 +247,7 @@ class JWTBearer(SecurityBase):
         ) -> Principal:
             try:
                 guard.check(principal)
-            except AuthorizationError as exc:
+            except AuthError as exc:  # 403, or 401 for fresh_required
                 info = _request_info(conn)
                 self._reporter(conn).report(exc, info.method, info.path, principal.subject)
                 raise _refuse(conn, exc, self.realm) from None
@@ -232,3 +276,84 @@ class _OptionalBearer(SecurityBase):
             return await self.authenticator.aauthenticate(_request_info(conn))
         except AuthError as exc:
             raise _refuse(conn, exc, self.realm) from None
+
+
+# --- token lifecycle: login, refresh, logout --------------------------------
+
+
+def _body_schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": {name: {"type": "string", **extra} for name, extra in properties.items()},
+        "required": required,
+    }
+    content = {"application/json": {"schema": schema}}
+    content["application/x-www-form-urlencoded"] = {"schema": schema}
+    return {"requestBody": {"required": bool(required), "content": content}}
+
+
+_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "a token response (in cookie mode: tokens in cookies)"},
+    401: {"description": "wrong credentials, or a bad, reused or revoked refresh token"},
+}
+
+
+def token_router(
+    service: TokenService,
+    *,
+    prefix: str = "/auth",
+    tags: list[str] | None = None,
+    include_in_schema: bool = True,
+) -> APIRouter:
+    """An ``APIRouter`` with ``POST {prefix}/login``, ``/refresh`` and ``/logout``.
+
+    List those three paths in the middleware's ``public_paths`` (see
+    :func:`jwt_middleware.starlette.auth_public_paths`). In cookie mode
+    ``prefix`` must lie under the policy's ``refresh_path``.
+    """
+    if not isinstance(service, TokenService):
+        raise ConfigurationError("token_router takes a TokenService")
+    if not prefix.startswith("/") or prefix == "/":
+        raise ConfigurationError("put the token routes under a prefix such as '/auth'")
+    check_refresh_path(service, prefix)
+    router = APIRouter(
+        prefix=prefix.rstrip("/"),
+        tags=list(tags) if tags is not None else ["auth"],
+        include_in_schema=include_in_schema,
+    )
+    token_field = {"refresh_token": {"description": "omit in cookie mode"}}
+
+    def route(
+        name: str,
+        handler: Callable[[TokenService, Request], Awaitable[Reply]],
+        summary: str,
+        body: dict[str, Any],
+    ) -> None:
+        async def endpoint(request: Request) -> Response:
+            return reply_response(await handler(service, request))
+
+        endpoint.__name__ = name
+        router.add_api_route(
+            f"/{name}",
+            endpoint,
+            methods=["POST"],
+            summary=summary,
+            name=name,
+            openapi_extra=body,
+            responses=_TOKEN_RESPONSES,
+        )
+
+    route(
+        "login",
+        login_reply,
+        "Log in with a username and password (JSON or OAuth 2 form)",
+        _body_schema(
+            {"username": {}, "password": {"format": "password"}}, ["username", "password"]
+        ),
+    )
+    route("refresh", refresh_reply, "Rotate the refresh token", _body_schema(token_field, []))
+    route(
+        "logout", logout_reply, "Revoke the access token and the session",
+        _body_schema(token_field, []),
+    )
+    return router

@@ -23,7 +23,9 @@ Decorators (the same names as in ``jwt_middleware.flask``):
 * ``@roles_required(*roles)``: all of the roles;
 * ``@roles_accepted(*roles)``: at least one of the roles;
 * ``@scopes_required(*scopes)``: all of the scopes;
-* ``@claims_required(predicate, description=...)``: a predicate over the claims.
+* ``@claims_required(predicate, description=...)``: a predicate over the claims;
+* ``@fresh_required()``: a token minted by a login, not by a refresh (401
+  ``insufficient_user_authentication``): for password changes, payments.
 
 They work on function endpoints (sync and async), ``HTTPEndpoint`` methods,
 websocket functions and ``WebSocketEndpoint.on_connect``, and keep the
@@ -51,20 +53,41 @@ If you prefer Starlette's ``AuthenticationMiddleware``, use
 It reads only the ``Authorization`` header; an absent token gives an
 anonymous user, a bad one the RFC 6750 401. The decorators work behind it too.
 Starlette closes refused websockets itself (code 1000) there.
+
+Token lifecycle: :func:`token_routes` (or :func:`token_mount`) serves
+``POST /auth/login``, ``/auth/refresh`` and ``/auth/logout`` for a
+:class:`~jwt_middleware.TokenService`, with its async methods (the event loop
+never waits for a password hash or the store)::
+
+    service = TokenService(Issuer(config), users.check, cookies=policy)
+    app = Starlette(routes=[token_mount(service), ...])
+    app.add_middleware(JWTMiddleware, config=config, cookies=policy,
+                       public_paths=auth_public_paths())
+
+* login: JSON ``{"username", "password"}`` or an OAuth 2 form
+  (``application/x-www-form-urlencoded``: ``username``, ``password``);
+* refresh: JSON or form ``{"refresh_token"}``; in cookie mode the refresh
+  cookie and the CSRF header instead;
+* logout: the access token if the middleware attached one (a missing or
+  expired one is fine: the route is public) and the refresh token from the
+  body or, in cookie mode, the cookie (with the CSRF header).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
+from urllib.parse import parse_qsl
 
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.authentication import AuthenticationError as StarletteAuthenticationError
-from starlette.requests import HTTPConnection
-from starlette.responses import Response
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
 from starlette.websockets import WebSocket
 
 from . import _guards
@@ -76,10 +99,11 @@ from ._authenticator import (
     RequestInfo,
     build_authenticator,
 )
+from ._bearer import extract_bearer
 from ._config import Config
+from ._endpoints import Reply, TokenService
 from ._errors import (
     AuthError,
-    AuthorizationError,
     ConfigurationError,
     MissingTokenError,
     TokenError,
@@ -95,14 +119,19 @@ __all__ = [
     "JWTAuthenticationError",
     "JWTMiddleware",
     "JWTUser",
+    "auth_public_paths",
     "claims_required",
     "error_response",
+    "fresh_required",
     "get_principal",
     "jwt_required",
     "on_auth_error",
+    "reply_response",
     "roles_accepted",
     "roles_required",
     "scopes_required",
+    "token_mount",
+    "token_routes",
 ]
 
 P = ParamSpec("P")
@@ -173,7 +202,7 @@ def _refusal(
     else:
         try:
             guard.check(principal)
-        except AuthorizationError as denied:
+        except AuthError as denied:  # 403, or 401 for fresh_required
             exc = denied
         else:
             return None
@@ -262,6 +291,163 @@ def claims_required(
 ) -> EndpointDecorator:
     """``predicate(principal.claims)`` must be true (a predicate that raises counts as false)."""
     return _decorator(_guards.claims_required(predicate, description))
+
+
+def fresh_required() -> EndpointDecorator:
+    """A token minted by a login, not by a refresh; 401 ``insufficient_user_authentication``."""
+    return _decorator(_guards.fresh_required())
+
+
+# --- token lifecycle: login, refresh, logout --------------------------------
+
+#: Largest login/refresh/logout body read (bytes); a bigger one counts as empty.
+MAX_BODY = 64 * 1024
+ROUTE_NAMES = ("login", "refresh", "logout")
+
+
+def reply_response(reply: Reply) -> Response:
+    """Render a :class:`~jwt_middleware.Reply`: JSON body, its headers, one
+    ``set-cookie`` header per cookie."""
+    response = JSONResponse(reply.body, status_code=reply.status)
+    for name, value in reply.headers:
+        response.raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    for cookie in reply.cookies:
+        response.raw_headers.append((b"set-cookie", cookie.encode("latin-1")))
+    return response
+
+
+async def _body(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return b""
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_fields(request: Request) -> dict[str, str]:
+    """The string fields of a JSON object or ``x-www-form-urlencoded`` body
+    (anything else, or a malformed body, gives ``{}``)."""
+    body = await _body(request)
+    if not body:
+        return {}
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except (UnicodeDecodeError, ValueError):
+            return {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+def _cookie_header(request: Request) -> str | None:
+    values = request.headers.getlist("cookie")
+    return "; ".join(values) if values else None
+
+
+def _csrf_header(service: TokenService, request: Request) -> str | None:
+    if service.cookies is None:
+        return None
+    return request.headers.get(service.cookies.csrf_header)
+
+
+async def _principal_for_logout(service: TokenService, request: Request) -> Principal | None:
+    """The principal the middleware attached, else a still valid bearer token's."""
+    principal = get_principal(request)
+    if principal is not None:
+        return principal
+    values = request.headers.getlist("authorization")
+    if len(values) != 1:
+        return None
+    try:
+        return await service.issuer.verifier.averify(extract_bearer(values[0]))
+    except AuthError:  # missing, expired or revoked: nothing to revoke
+        return None
+
+
+async def login_reply(service: TokenService, request: Request) -> Reply:
+    """``POST login`` as a :class:`~jwt_middleware.Reply`."""
+    fields = await read_fields(request)
+    return await service.alogin(fields.get("username"), fields.get("password"))
+
+
+async def refresh_reply(service: TokenService, request: Request) -> Reply:
+    """``POST refresh`` as a :class:`~jwt_middleware.Reply`."""
+    fields = await read_fields(request)
+    return await service.arefresh(
+        fields.get("refresh_token") or None,
+        _cookie_header(request),
+        _csrf_header(service, request),
+    )
+
+
+async def logout_reply(service: TokenService, request: Request) -> Reply:
+    """``POST logout`` as a :class:`~jwt_middleware.Reply`."""
+    fields = await read_fields(request)
+    return await service.alogout(
+        await _principal_for_logout(service, request),
+        fields.get("refresh_token") or None,
+        _cookie_header(request),
+        _csrf_header(service, request),
+    )
+
+
+def _endpoint(
+    service: TokenService, handler: Callable[[TokenService, Request], Awaitable[Reply]]
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return reply_response(await handler(service, request))
+
+    return endpoint
+
+
+def token_routes(service: TokenService) -> list[Route]:
+    """``POST /login``, ``/refresh`` and ``/logout`` (mount them under ``/auth``)."""
+    if not isinstance(service, TokenService):
+        raise ConfigurationError("token_routes takes a TokenService")
+    handlers = (login_reply, refresh_reply, logout_reply)
+    return [
+        Route(f"/{name}", _endpoint(service, handler), methods=["POST"], name=name)
+        for name, handler in zip(ROUTE_NAMES, handlers, strict=True)
+    ]
+
+
+def auth_public_paths(prefix: str = "/auth") -> tuple[str, ...]:
+    """The lifecycle paths to list in the middleware's ``public_paths``: they need
+    no access token (the principal is still attached when a valid one is sent)."""
+    return tuple(f"{prefix.rstrip('/')}/{name}" for name in ROUTE_NAMES)
+
+
+def check_refresh_path(service: TokenService, path: str) -> None:
+    """Cookie mode: the refresh cookie's path must cover the refresh and logout routes."""
+    if service.cookies is None:
+        return
+    scope = service.cookies.refresh_path.rstrip("/") + "/"
+    if not (path.rstrip("/") + "/").startswith(scope):
+        raise ConfigurationError(
+            f"the token routes are under {path!r} but the refresh cookie's path is "
+            f"{service.cookies.refresh_path!r}: the browser would not send it (set refresh_path)"
+        )
+
+
+def token_mount(
+    service: TokenService, path: str = "/auth", routes: Sequence[Route] = ()
+) -> Mount:
+    """:func:`token_routes` mounted at ``path`` (plus your own ``routes`` there, such
+    as a password change). In cookie mode ``path`` must match the policy's
+    ``refresh_path`` (``/auth``): the browser sends the refresh cookie only there."""
+    if not path.startswith("/") or path == "/":
+        raise ConfigurationError("mount the token routes under a path such as '/auth'")
+    check_refresh_path(service, path)
+    return Mount(path.rstrip("/"), routes=[*token_routes(service), *routes], name="auth")
 
 
 # --- AuthenticationMiddleware backend ---------------------------------------

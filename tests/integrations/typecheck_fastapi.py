@@ -3,11 +3,11 @@
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, assert_type
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
-from jwt_middleware import Config, Key, KeySet, Principal
+from jwt_middleware import Config, Identity, Issuer, Key, KeySet, Principal, TokenService
 from jwt_middleware.asgi import JWTMiddleware
-from jwt_middleware.fastapi import JWTBearer, use_rfc6750_errors
+from jwt_middleware.fastapi import JWTBearer, token_router, use_rfc6750_errors
 
 config = Config(keys=KeySet([Key.from_secret(b"s" * 32, "HS256")]))
 auth = JWTBearer(config=config)
@@ -55,3 +55,26 @@ assert_type(auth.jwt_required(optional=True), Callable[..., Awaitable[Principal 
 
 async def direct(request: Request) -> None:
     assert_type(await auth(request), Principal)
+
+
+# --- token lifecycle ---------------------------------------------------------------
+
+Fresh = Annotated[Principal, Depends(auth.fresh_required())]
+assert_type(auth.fresh_required(), Callable[..., Awaitable[Principal]])
+oauth2 = JWTBearer(config=config, token_url="/auth/login")
+
+
+def check(username: str, password: str) -> Identity | None:
+    return None
+
+
+service = TokenService(Issuer(Config(keys=config.keys, issuer="https://i", store="memory://")),
+                       check)
+router = token_router(service, prefix="/auth", tags=["auth"])
+assert_type(router, APIRouter)
+app.include_router(router)
+
+
+@app.post("/auth/password")
+async def password(principal: Fresh) -> dict[str, str]:
+    return {"status": "password changed"}

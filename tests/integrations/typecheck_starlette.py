@@ -12,21 +12,28 @@ from starlette.endpoints import HTTPEndpoint
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from jwt_middleware import Config, Key, KeySet, Principal
+from jwt_middleware import Config, Identity, Issuer, Key, KeySet, Principal, Reply, TokenService
 from jwt_middleware.asgi import JWTMiddleware
 from jwt_middleware.starlette import (
     JWTAuthBackend,
+    auth_public_paths,
     claims_required,
+    fresh_required,
     get_principal,
     jwt_required,
+    login_reply,
     on_auth_error,
+    read_fields,
+    reply_response,
     roles_accepted,
     roles_required,
     scopes_required,
+    token_mount,
+    token_routes,
 )
 
 config = Config(keys=KeySet([Key.from_secret(b"s" * 32, "HS256")]))
@@ -92,4 +99,32 @@ backend_app = Starlette(
     middleware=[
         Middleware(AuthenticationMiddleware, backend=JWTAuthBackend(config), on_error=on_auth_error)
     ],
+)
+
+
+# --- token lifecycle ---------------------------------------------------------------
+
+
+def check(username: str, password: str) -> Identity | None:
+    return Identity(subject=username) if password == "right" else None
+
+
+service = TokenService(Issuer(Config(keys=config.keys, issuer="https://i", store="memory://")),
+                       check)
+
+
+@fresh_required()
+async def change_password(request: Request) -> Response:
+    fields = await read_fields(request)
+    assert_type(fields, dict[str, str])
+    reply = await login_reply(service, request)
+    assert_type(reply, Reply)
+    return reply_response(reply)
+
+
+assert_type(change_password, Callable[[Arg(Request, "request")], Coroutine[Any, Any, Response]])
+assert_type(token_routes(service), list[Route])
+lifecycle_app = Starlette(
+    routes=[token_mount(service, "/auth", [Route("/password", change_password)])],
+    middleware=[Middleware(JWTMiddleware, config=config, public_paths=auth_public_paths())],
 )

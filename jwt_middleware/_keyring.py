@@ -1,0 +1,320 @@
+"""A key ring on disk: one active signing key, earlier keys kept for verification.
+
+Rotation is three-phase, so that no verifier ever sees a token signed with a
+key it has not learnt yet, and no token is cut short by its key vanishing:
+
+1. **pending**: :meth:`KeyRing.rotate` generates a key and *publishes* it
+   (it appears in :meth:`KeyRing.public_jwks` at once) but does not sign
+   with it yet, so verifiers that cache the JWKS pick it up;
+2. **active**: ``activate_after`` seconds later it becomes the signing key;
+   the key it replaces keeps verifying;
+3. **retired**: the replaced key is dropped ``retire_after`` seconds (the
+   longest token lifetime) after the switch: every token it signed has
+   expired by then.
+
+The ring is a directory with one JSON file per key (``<kid>.json``: the
+``kid``, ``alg``, ``created_at``, ``activates_at``, ``retires_at`` and the
+private JWK). Files are written to a temporary name and moved into place
+with :func:`os.replace`, mode 0600, in a 0700 directory; a rotation holds an
+advisory lock (``.lock``), so several issuer processes sharing the directory
+agree on one key. A process picks up a rotation made by another with
+:meth:`KeyRing.refresh`.
+
+Use with the issuer::
+
+    ring = KeyRing.load("/etc/myapp/keys")
+    config = Config(keys=ring.key_set(), issuer=..., store=...)
+    issuer = Issuer(config)  # signs with ring.signing_key(): it is first in the set
+
+Security: key files hold private keys. Nothing here logs or prints key
+material; error messages name files and key ids only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ._errors import ConfigurationError, UnknownKeyError
+from ._keys import Key, KeySet, generate_key
+
+try:  # POSIX advisory locks; elsewhere rotations are not serialised across processes
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["KeyRing", "RingKey"]
+
+_SUFFIX = ".json"
+_LOCK = ".lock"
+_KID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+@dataclass(frozen=True)
+class RingKey:
+    """One key of the ring with its schedule (seconds since the epoch)."""
+
+    key: Key
+    created_at: float
+    activates_at: float
+    #: ``None`` until a newer key replaces this one.
+    retires_at: float | None = None
+
+    @property
+    def kid(self) -> str:
+        return self.key.kid or ""
+
+    def state(self, now: float) -> str:
+        """``"pending"``, ``"active"`` (may sign or verify) or ``"retired"``."""
+        if self.retires_at is not None and now >= self.retires_at:
+            return "retired"
+        if now < self.activates_at:
+            return "pending"
+        return "active"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kid": self.kid,
+            "alg": self.key.algorithm,
+            "created_at": self.created_at,
+            "activates_at": self.activates_at,
+            "retires_at": self.retires_at,
+            "jwk": self.key.private_jwk(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, name: str) -> RingKey:
+        if not isinstance(data, dict) or not isinstance(data.get("jwk"), dict):
+            raise ConfigurationError(f"key ring file {name!r} is not a ring key")
+        try:
+            key = Key.from_jwk(data["jwk"], data.get("alg"))
+            created = _time(data["created_at"])
+            activates = _time(data["activates_at"])
+            retires = None if data.get("retires_at") is None else _time(data["retires_at"])
+        except (KeyError, TypeError, ValueError):
+            raise ConfigurationError(f"key ring file {name!r} is not a ring key") from None
+        if not key.can_sign or key.kid is None or key.kid != data.get("kid"):
+            raise ConfigurationError(f"key ring file {name!r} needs a private key and its kid")
+        return cls(key, created, activates, retires)
+
+
+def _time(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError
+    return float(value)
+
+
+def _check_kid(kid: str) -> str:
+    if not kid or len(kid) > 128 or not set(kid) <= _KID_CHARS or kid.startswith("."):
+        raise ConfigurationError(
+            "a ring key id must be 1-128 characters from A-Z, a-z, 0-9, '-', '_' and '.'"
+        )
+    return kid
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, mode 0600 (temporary file + ``os.replace``)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class KeyRing:
+    """A directory of signing keys with a rotation schedule.
+
+    ``clock`` (seconds since the epoch) is used wherever ``now`` is not given.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory = Path(directory)
+        self.clock = clock
+        self._keys: tuple[RingKey, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<KeyRing {os.fspath(self.directory)!r} kids={[k.kid for k in self._keys]!r}>"
+
+    # --- persistence ------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls, directory: str | os.PathLike[str], *, clock: Callable[[], float] = time.time
+    ) -> KeyRing:
+        """The ring in ``directory`` (empty if the directory does not exist yet)."""
+        ring = cls(directory, clock=clock)
+        ring.refresh()
+        return ring
+
+    def refresh(self) -> KeyRing:
+        """Re-read the directory (picks up a rotation made by another process)."""
+        self._keys = self._read()
+        return self
+
+    def _read(self) -> tuple[RingKey, ...]:
+        if not self.directory.exists():
+            return ()
+        if not self.directory.is_dir():
+            raise ConfigurationError(f"key ring {os.fspath(self.directory)!r} is not a directory")
+        keys = []
+        for path in sorted(self.directory.glob("*" + _SUFFIX)):
+            if path.name.startswith("."):
+                continue
+            try:
+                text = path.read_text("utf-8")
+            except FileNotFoundError:  # retired and removed by another process meanwhile
+                continue
+            except OSError as exc:
+                raise ConfigurationError(f"cannot read {path.name!r}: {exc.strerror}") from None
+            try:
+                data = json.loads(text)
+            except ValueError:
+                raise ConfigurationError(f"key ring file {path.name!r} is not JSON") from None
+            keys.append(RingKey.from_json(data, path.name))
+        return tuple(sorted(keys, key=lambda k: (k.activates_at, k.created_at, k.kid)))
+
+    def _write(self, entry: RingKey) -> None:
+        body = json.dumps(entry.to_json(), indent=2, sort_keys=True).encode() + b"\n"
+        write_private(self.directory / (_check_kid(entry.kid) + _SUFFIX), body)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.directory / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    # --- rotation ---------------------------------------------------------------
+
+    def rotate(
+        self,
+        now: float | None = None,
+        *,
+        algorithm: str | None = None,
+        activate_after: float = 3600.0,
+        retire_after: float = 24 * 3600.0,
+        kid: str | None = None,
+    ) -> RingKey:
+        """Generate and publish a new key; it signs from ``now + activate_after``.
+
+        Keys it replaces retire ``retire_after`` seconds after that switch (set
+        it to the longest token lifetime, refresh tokens included). The first
+        key of an empty ring is active at once. ``algorithm`` defaults to the
+        newest key's, or ES256. Retired key files are removed.
+        """
+        if not (math.isfinite(activate_after) and activate_after >= 0):
+            raise ConfigurationError("activate_after must be zero or more seconds")
+        if not (math.isfinite(retire_after) and retire_after >= 0):
+            raise ConfigurationError("retire_after must be zero or more seconds")
+        with self._locked():
+            self.refresh()  # another process may have rotated since we last looked
+            now = self.clock() if now is None else float(now)
+            live = [k for k in self._keys if k.state(now) != "retired"]
+            if algorithm is None:
+                algorithm = live[-1].key.algorithm if live else "ES256"
+            if algorithm.upper().startswith("HS"):
+                raise ConfigurationError(
+                    "a key ring publishes its keys: use an asymmetric algorithm such as ES256, "
+                    "not an HMAC secret"
+                )
+            key = generate_key(algorithm, kid=None if kid is None else _check_kid(kid))
+            if any(k.kid == key.kid for k in self._keys):
+                raise ConfigurationError(f"the ring already holds a key with kid {key.kid!r}")
+            activates = now + activate_after if live else now
+            new = RingKey(key, created_at=now, activates_at=activates)
+            self._write(new)
+            for old in live:
+                if old.retires_at is None:
+                    self._write(replace(old, retires_at=activates + retire_after))
+            self.prune(now, _locked=True)
+            self.refresh()
+        return new
+
+    def prune(self, now: float | None = None, *, _locked: bool = False) -> list[str]:
+        """Delete the files of retired keys; returns their kids."""
+        if not _locked:
+            with self._locked():
+                return self.prune(now, _locked=True)
+        now = self.clock() if now is None else now
+        gone = []
+        for entry in self._read():
+            if entry.state(now) == "retired":
+                with contextlib.suppress(FileNotFoundError):
+                    (self.directory / (entry.kid + _SUFFIX)).unlink()
+                gone.append(entry.kid)
+        return gone
+
+    # --- reading ------------------------------------------------------------------
+
+    def entries(self, now: float | None = None) -> list[RingKey]:
+        """Every key not retired at ``now`` (pending ones too), oldest first."""
+        now = self.clock() if now is None else now
+        return [k for k in self._keys if k.state(now) != "retired"]
+
+    def signing_key(self, now: float | None = None) -> Key:
+        """The key that signs at ``now``: the most recently activated, unretired one."""
+        now = self.clock() if now is None else now
+        active = [k for k in self._keys if k.state(now) == "active"]
+        if not active:
+            raise ConfigurationError(
+                f"the key ring {os.fspath(self.directory)!r} has no active key: "
+                "run `jwt-middleware jwks rotate --ring DIR` to create one"
+            )
+        return active[-1].key
+
+    def key_set(self, now: float | None = None) -> KeySet:
+        """A :class:`KeySet` of every published key, the signing key first.
+
+        Pass it as ``Config(keys=...)``: verifiers accept tokens of every
+        published key, and an :class:`~jwt_middleware.Issuer` signs with the
+        first key that can sign, which is :meth:`signing_key`.
+        """
+        now = self.clock() if now is None else now
+        signer = self.signing_key(now)
+        others = [k.key for k in self.entries(now) if k.key is not signer]
+        return KeySet([signer, *reversed(others)])
+
+    def public_jwks(self, now: float | None = None) -> dict[str, Any]:
+        """The JWKS to publish: pending, active and not yet retired keys, newest first."""
+        entries = self.entries(now)
+        return {"keys": [k.key.public_jwk() for k in reversed(entries)]}
+
+    # --- KeyResolver: Verifier(config, keys=ring) -------------------------------------
+
+    @property
+    def algorithms(self) -> frozenset[str]:
+        return frozenset(k.key.algorithm for k in self.entries())
+
+    def resolve(self, kid: str | None) -> Key:
+        """The published key named ``kid``. Raises :class:`UnknownKeyError`."""
+        for entry in self.entries():
+            if kid is not None and entry.kid == kid:
+                return entry.key
+        raise UnknownKeyError()
+
+    async def aresolve(self, kid: str | None) -> Key:
+        return self.resolve(kid)
