@@ -71,13 +71,22 @@ def _no_constants(name: str) -> Any:
 
 _decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 _decode = _decoder.decode
+_scan = _decoder.scan_once  # the C scanner, without decode()'s Python-level wrapping
 
 
 def json_object(data: bytes) -> dict[str, Any]:
     """Parse a JSON object strictly. Raises :class:`MalformedTokenError`."""
     try:
-        obj = _decode(data.decode("utf-8"))
-    except (ValueError, RecursionError):
+        text = data.decode("utf-8")
+        if text[:1] == "{" and text[-1:] == "}":
+            # Compact JSON, as every issuer writes it: scan directly. The scan
+            # must consume everything, or the document is not one object.
+            obj, end = _scan(text, 0)
+            if end != len(text):
+                raise ValueError("trailing data")
+        else:
+            obj = _decode(text)
+    except (ValueError, RecursionError, StopIteration):
         raise MalformedTokenError() from None
     if type(obj) is not dict:
         raise MalformedTokenError()
