@@ -9,7 +9,6 @@ protected variant verifies an HS256 token with ``iss`` and ``aud`` checked,
 uncached, on every request, and every route returns a small JSON body.
 """
 
-from __future__ import annotations
 
 import argparse
 import asyncio

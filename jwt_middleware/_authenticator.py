@@ -155,6 +155,7 @@ class Authenticator:
         return token, public, from_cookie
 
     def _checked(self, principal: Principal, request: RequestInfo, from_cookie: bool) -> Principal:
+        """The CSRF check of cookie mode (a no-op otherwise)."""
         if from_cookie and self.cookies is not None:
             self.cookies.check_csrf(principal, request.method, request.csrf)
         return principal
@@ -183,7 +184,9 @@ class Authenticator:
                 return None
             try:
                 principal = await self.verifier.averify(token)
-                return self._checked(principal, request, from_cookie)
+                if from_cookie:
+                    return self._checked(principal, request, from_cookie)
+                return principal
             except AuthError:
                 if public:
                     return None

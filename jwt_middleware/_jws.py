@@ -71,7 +71,7 @@ def _no_constants(name: str) -> Any:
 
 _decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 _decode = _decoder.decode
-_scan = _decoder.scan_once  # the C scanner, without decode()'s Python-level wrapping
+_scan = getattr(_decoder, "scan_once")  # noqa: B009 - the C scanner, without decode()'s Python-level wrapping
 
 
 def json_object(data: bytes) -> dict[str, Any]:

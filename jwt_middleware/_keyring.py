@@ -67,6 +67,8 @@ class RingKey:
     activates_at: float
     #: ``None`` until a newer key replaces this one.
     retires_at: float | None = None
+    #: Rotation number: orders keys that activate at the same instant.
+    seq: int = 0
 
     @property
     def kid(self) -> str:
@@ -87,6 +89,7 @@ class RingKey:
             "created_at": self.created_at,
             "activates_at": self.activates_at,
             "retires_at": self.retires_at,
+            "seq": self.seq,
             "jwk": self.key.private_jwk(),
         }
 
@@ -99,11 +102,14 @@ class RingKey:
             created = _time(data["created_at"])
             activates = _time(data["activates_at"])
             retires = None if data.get("retires_at") is None else _time(data["retires_at"])
+            seq = data.get("seq", 0)
+            if isinstance(seq, bool) or not isinstance(seq, int):
+                raise TypeError
         except (KeyError, TypeError, ValueError):
             raise ConfigurationError(f"key ring file {name!r} is not a ring key") from None
         if not key.can_sign or key.kid is None or key.kid != data.get("kid"):
             raise ConfigurationError(f"key ring file {name!r} needs a private key and its kid")
-        return cls(key, created, activates, retires)
+        return cls(key, created, activates, retires, seq)
 
 
 def _time(value: Any) -> float:
@@ -191,7 +197,7 @@ class KeyRing:
             except ValueError:
                 raise ConfigurationError(f"key ring file {path.name!r} is not JSON") from None
             keys.append(RingKey.from_json(data, path.name))
-        return tuple(sorted(keys, key=lambda k: (k.activates_at, k.created_at, k.kid)))
+        return tuple(sorted(keys, key=lambda k: (k.activates_at, k.seq, k.created_at, k.kid)))
 
     def _write(self, entry: RingKey) -> None:
         body = json.dumps(entry.to_json(), indent=2, sort_keys=True).encode() + b"\n"
@@ -245,7 +251,8 @@ class KeyRing:
             if any(k.kid == key.kid for k in self._keys):
                 raise ConfigurationError(f"the ring already holds a key with kid {key.kid!r}")
             activates = now + activate_after if live else now
-            new = RingKey(key, created_at=now, activates_at=activates)
+            seq = max((k.seq for k in self._keys), default=0) + 1
+            new = RingKey(key, created_at=now, activates_at=activates, seq=seq)
             self._write(new)
             for old in live:
                 if old.retires_at is None:

@@ -42,7 +42,7 @@ from ._errors import (
     WrongTokenKindError,
 )
 from ._jws import b64url_decode, json_object, split
-from ._keys import Key
+from ._keys import Key, KeySet
 from ._principal import Principal, make_principal
 from ._protocols import KeyResolver, RevocationCheck
 from ._revocation import StoreRevocation
@@ -79,6 +79,7 @@ class Verifier:
         "_clock",
         "_issuers",
         "_leeway",
+        "_local",
         "_max",
         "_max_age",
         "_require_exp",
@@ -106,6 +107,7 @@ class Verifier:
                 store, clock=config.clock, fail_open=config.store_failure == "open"
             )
         self._revocation = revocation
+        self._local = isinstance(self._resolver, KeySet)
         self._algorithms = frozenset(self._resolver.algorithms)
         self._max = config.max_token_bytes
         self._clock: Callable[[], float] = config.clock
@@ -134,7 +136,10 @@ class Verifier:
     async def averify(self, token: str | bytes, *, kind: str = ACCESS) -> Principal:
         """Verify a token (async): key lookup and revocation never block the loop."""
         header, kid, signing_input, payload, signature = self._parse(token)
-        key = await self._resolver.aresolve(kid)
+        if self._local:  # a local key set: a dict look-up, no need for a coroutine
+            key = self._resolver.resolve(kid)
+        else:
+            key = await self._resolver.aresolve(kid)
         principal = self._finish(header, key, signing_input, payload, signature, kind)
         if self._revocation is not None:
             await self._revocation.acheck(principal)

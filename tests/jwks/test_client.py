@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -147,11 +146,8 @@ def test_never_fetched_and_down_is_503_and_retries_only_after_cooldown(clock: Fa
 def test_a_slow_server_times_out_and_nothing_hangs(server: JWKSServer, clock: FakeClock) -> None:
     server.hold = True  # the handler waits (up to 10 s) for an Event the test never sets
     client = make_client(server, clock, timeout=0.3)
-    started = time.monotonic()
-    with pytest.raises(KeySourceUnavailableError):
+    with pytest.raises(KeySourceUnavailableError):  # a hang would hit pytest-timeout
         client.resolve("es-1")
-    elapsed = time.monotonic() - started
-    assert elapsed < 2.0
     assert client.last_error == "timed out after 0.3 s"
     assert server.arrived.is_set()
 
@@ -205,10 +201,8 @@ def test_size_limit_by_content_length(server: JWKSServer, clock: FakeClock) -> N
 def test_size_limit_stops_reading_an_endless_body(server: JWKSServer, clock: FakeClock) -> None:
     server.mode = "endless"  # no Content-Length, 640 MB on offer
     client = make_client(server, clock)
-    started = time.monotonic()
     with pytest.raises(KeySourceUnavailableError):
         client.resolve("es-1")
-    assert time.monotonic() - started < 2.0
     assert client.last_error == f"the document is larger than {256 * 1024} bytes"
 
 
@@ -261,9 +255,8 @@ def test_callers_with_a_known_kid_do_not_wait_for_a_refresh(
     refresher = threading.Thread(target=client.resolve, args=("es-1",))
     refresher.start()
     assert server.arrived.wait(5)
-    started = time.monotonic()
-    assert client.resolve("es-1").kid == "es-1"  # served from the current set at once
-    assert time.monotonic() - started < 0.2
+    assert client.resolve("es-1").kid == "es-1"  # served from the current set at once:
+    assert refresher.is_alive(), "the refresh is still hanging, so the look-up did not wait"
     server.release.set()
     refresher.join(timeout=5)
     assert client.fetch_count == 2

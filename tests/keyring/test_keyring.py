@@ -146,6 +146,7 @@ def test_persistence_and_file_format(ring: KeyRing, tmp_path: Path) -> None:
     assert data["alg"] == "EdDSA"
     assert data["created_at"] == data["activates_at"] == T0
     assert data["retires_at"] is None
+    assert data["seq"] == 1
     assert "d" in data["jwk"]  # the private JWK
     again = KeyRing.load(tmp_path / "ring")
     assert again.signing_key(T0).public_jwk() == entry.key.public_jwk()
@@ -192,6 +193,9 @@ def test_concurrent_rotations_are_serialised(tmp_path: Path, clock: FakeClock) -
     assert len(entries) == 5
     # Every key but the newest was superseded: each rotation saw all the others.
     assert [e.retires_at is None for e in entries].count(True) == 1
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
+    assert entries[-1].retires_at is None
+    assert final.signing_key(clock.now + ACTIVATE).kid == entries[-1].kid
 
 
 def test_writes_are_atomic(ring: KeyRing, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,7 +211,7 @@ def test_writes_are_atomic(ring: KeyRing, monkeypatch: pytest.MonkeyPatch) -> No
         ring.rotate(T0 + 1)
     monkeypatch.undo()
     assert path.read_bytes() == before
-    assert sorted(p.name for p in ring.directory.iterdir()) == [".lock", path.name]
+    assert {p.name for p in ring.directory.iterdir()} == {".lock", path.name}
     assert KeyRing.load(ring.directory).signing_key(T0 + 1).kid == first.kid
 
 
