@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import jwt
 
-from benchmarks import _harness
+from benchmarks import _harness, bench_verify
 from jwt_middleware import Config, Key, Principal
 
 SECRET = "benchmark-secret-0123456789-abcdefghijklmnop"
@@ -41,6 +41,19 @@ def make_token() -> str:
 
 def config() -> Config:
     return Config(keys=Key.from_secret(SECRET, "HS256"), issuer=ISS, audience=AUD)
+
+
+def floor() -> Callable[[str], dict[str, Any]]:
+    """The Python floor for one HS256 token (see bench_verify): the least any check costs."""
+    key = Key.from_secret(SECRET, "HS256")
+    return bench_verify.floor_for("HS256", key._verify_key, key._alg_obj, iss=ISS, aud=AUD)
+
+
+def _bearer(value: str | None) -> str:
+    scheme, _, token = (value or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ValueError("no bearer token")
+    return token
 
 
 # --- ASGI ------------------------------------------------------------------
@@ -104,6 +117,16 @@ def starlette_apps() -> dict[str, Any]:
                 raise AuthenticationError("bad token") from exc
             return AuthCredentials(claims.get("roles", [])), SimpleUser(claims["sub"])
 
+    check = floor()
+
+    def floor_middleware(app: Any) -> Any:
+        async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+            headers = dict(scope["headers"])
+            scope["claims"] = check(_bearer(headers.get(b"authorization", b"").decode()))
+            await app(scope, receive, send)
+
+        return wrapped
+
     routes = [Route("/me", me)]
     return {
         "bare Starlette": Starlette(routes=routes),
@@ -114,12 +137,13 @@ def starlette_apps() -> dict[str, Any]:
             routes=routes,
             middleware=[Middleware(AuthenticationMiddleware, backend=PyJWTBackend())],
         ),
+        "reference: floor in a pure ASGI middleware": floor_middleware(Starlette(routes=routes)),
     }
 
 
 def fastapi_apps() -> dict[str, Any]:
     from authx import AuthX, AuthXConfig, TokenPayload
-    from fastapi import Depends, FastAPI
+    from fastapi import Depends, FastAPI, Request
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
     from jwt_middleware.fastapi import JWTBearer
@@ -160,11 +184,32 @@ def fastapi_apps() -> dict[str, Any]:
     ) -> dict[str, Any]:
         return {"ok": True, "sub": payload.sub}
 
+    trivial_app = FastAPI()
+
+    async def nothing(request: Request) -> int:
+        return 1
+
+    @trivial_app.get("/me")
+    async def trivial_me(_: Annotated[int, Depends(nothing)]) -> dict[str, Any]:
+        return {"ok": True}
+
+    floor_app = FastAPI()
+    check = floor()
+
+    async def floor_dep(request: Request) -> dict[str, Any]:
+        return check(_bearer(request.headers.get("authorization")))
+
+    @floor_app.get("/me")
+    async def floor_me(claims: Annotated[dict[str, Any], Depends(floor_dep)]) -> dict[str, Any]:
+        return {"ok": True, "sub": claims["sub"]}
+
     return {
         "bare FastAPI": bare,
         "jwt_middleware dependency": ours,
         "HTTPBearer + PyJWT": peer,
         "AuthX": authx_app,
+        "reference: a dependency that does nothing": trivial_app,
+        "reference: floor in a dependency": floor_app,
     }
 
 
@@ -198,7 +243,7 @@ def wsgi_runner(app: Any, token: str) -> Callable[[], None]:
 
 
 def flask_apps() -> dict[str, Any]:
-    from flask import Flask
+    from flask import Flask, g, request
     from flask_jwt_extended import JWTManager, get_jwt_identity
     from flask_jwt_extended import jwt_required as fje_required
 
@@ -227,8 +272,20 @@ def flask_apps() -> dict[str, Any]:
     def peer_me() -> dict[str, Any]:
         return {"ok": True, "sub": get_jwt_identity()}
 
+    floor_app = Flask("floor")
+    check = floor()
+
+    @floor_app.before_request
+    def floor_hook() -> None:
+        g.claims = check(_bearer(request.headers.get("Authorization")))
+
+    @floor_app.get("/me")
+    def floor_me() -> dict[str, Any]:
+        return {"ok": True}
+
     return {"bare Flask": bare.wsgi_app, "jwt_middleware extension": ours.wsgi_app,
-            "flask-jwt-extended": peer.wsgi_app}
+            "flask-jwt-extended": peer.wsgi_app,
+            "reference: floor in before_request": floor_app.wsgi_app}
 
 
 def _run_group(
@@ -257,8 +314,8 @@ def main() -> None:
     ]
     print(f"{args.rounds} interleaved rounds of {args.batch}×{INNER} requests per variant\n")
     summary = [
-        "| framework | jwt_middleware × bare | target | peers × bare |",
-        "|---|---:|---:|---|",
+        "| framework | jwt_middleware × bare | target | peers × bare | references × bare |",
+        "|---|---:|---:|---|---|",
     ]
     for key, title, baseline, runners in groups:
         text, samples = _run_group(title, runners, baseline, args.rounds, args.batch)
@@ -266,10 +323,17 @@ def main() -> None:
         names = list(runners)
         ours = _harness.paired_ratio(samples, names[1], baseline)
         peers = ", ".join(
-            f"{n} {_harness.paired_ratio(samples, n, baseline):.2f}×" for n in names[2:]
+            f"{n} {_harness.paired_ratio(samples, n, baseline):.2f}×"
+            for n in names[2:] if not n.startswith("reference")
+        )
+        refs = ", ".join(
+            f"{n[len('reference: '):]} {_harness.paired_ratio(samples, n, baseline):.2f}×"
+            for n in names[2:] if n.startswith("reference")
         )
         verdict = "met" if ours <= TARGETS[key] else "MISSED"
-        summary.append(f"| {title} | {ours:.2f}× | ≤ {TARGETS[key]}× ({verdict}) | {peers} |")
+        summary.append(
+            f"| {title} | {ours:.2f}× | ≤ {TARGETS[key]}× ({verdict}) | {peers} | {refs} |"
+        )
     loop.close()
     print("\n".join(summary))
 

@@ -52,7 +52,9 @@ def _b64(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-def floor_for(alg: str, key: Any, alg_obj: Any) -> Callable[[str], dict[str, Any]]:
+def floor_for(
+    alg: str, key: Any, alg_obj: Any, *, iss: str = ISS, aud: str = AUD
+) -> Callable[[str], dict[str, Any]]:
     def floor(token: str) -> dict[str, Any]:
         h, p, s = token.split(".")
         header = json.loads(_b64(h))
@@ -67,8 +69,8 @@ def floor_for(alg: str, key: Any, alg_obj: Any) -> Callable[[str], dict[str, Any
             claims["exp"] > now
             and claims["nbf"] <= now
             and claims["iat"] <= now
-            and claims["iss"] == ISS
-            and claims["aud"] == AUD
+            and claims["iss"] == iss
+            and claims["aud"] == aud
         ):
             raise ValueError("claims")
         return claims  # type: ignore[no-any-return]

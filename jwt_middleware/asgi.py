@@ -118,6 +118,15 @@ class AuthCredentials:
 _ANONYMOUS = AnonymousUser()
 
 
+def authorization_header(scope: Scope) -> str | None:
+    """The ``Authorization`` header of an ASGI scope (``MULTIPLE`` when sent twice)."""
+    authorization: str | None = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = MULTIPLE if authorization is not None else value.decode("latin-1")
+    return authorization
+
+
 class JWTMiddleware:
     """Pure ASGI middleware. Configuration in the constructor; no state per request."""
 

@@ -81,7 +81,6 @@ from starlette.responses import Response
 
 from . import _guards
 from ._authenticator import (
-    MULTIPLE,
     PRINCIPAL_KEY,
     Authenticator,
     AuthEvent,
@@ -92,12 +91,16 @@ from ._config import Config
 from ._endpoints import Reply, TokenService
 from ._errors import AuthError, ConfigurationError
 from ._principal import Principal
+from ._publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
+from ._publish import WELL_KNOWN_PATHS, JWKSPublisher, JWKSSource
 from ._verify import Verifier
-from .asgi import AUTHENTICATOR_KEY
+from .asgi import AUTHENTICATOR_KEY, authorization_header
 from .starlette import (
     check_refresh_path,
+    document_response,
     login_reply,
     logout_reply,
+    publisher_for,
     refresh_reply,
     reply_response,
 )
@@ -105,6 +108,8 @@ from .starlette import (
 __all__ = [
     "JWTBearer",
     "JWTHTTPException",
+    "WELL_KNOWN_PATHS",
+    "jwks_router",
     "rfc6750_exception_handler",
     "token_router",
     "use_rfc6750_errors",
@@ -152,10 +157,9 @@ def _refuse(conn: HTTPConnection, error: AuthError, realm: str) -> Exception:
 
 
 def _request_info(conn: HTTPConnection) -> RequestInfo:
-    values = conn.headers.getlist("authorization")
-    header = MULTIPLE if len(values) > 1 else (values[0] if values else None)
-    method = conn.scope.get("method", "GET") if conn.scope["type"] == "http" else "WEBSOCKET"
-    return RequestInfo(method, conn.scope["path"], header)
+    scope = conn.scope
+    method = scope.get("method", "GET") if scope["type"] == "http" else "WEBSOCKET"
+    return RequestInfo(method, scope["path"], authorization_header(scope))
 
 
 class JWTBearer(SecurityBase):
@@ -356,4 +360,44 @@ def token_router(
         "logout", logout_reply, "Revoke the access token and the session",
         _body_schema(token_field, []),
     )
+    return router
+
+
+# --- publishing keys: /.well-known/jwks.json and discovery --------------------
+
+
+def jwks_router(
+    source: JWKSSource | JWKSPublisher,
+    *,
+    issuer: str | None = None,
+    jwks_uri: str | None = None,
+    max_age: int = _DEFAULT_MAX_AGE,
+    metadata: Mapping[str, Any] | None = None,
+    include_in_schema: bool = False,
+) -> APIRouter:
+    """An ``APIRouter`` with ``GET /.well-known/jwks.json`` for ``source`` (a
+    :class:`~jwt_middleware.KeySet` or :class:`~jwt_middleware.KeyRing`) and, with
+    ``issuer=``, ``/.well-known/openid-configuration`` and
+    ``/.well-known/oauth-authorization-server``.
+
+    Answers carry ``Cache-Control: public, max-age={max_age}``. Include it without a
+    prefix and list :data:`WELL_KNOWN_PATHS` in the middleware's ``public_paths``
+    (the routes depend on no ``JWTBearer``, so they need no token without a middleware).
+    """
+    publisher = publisher_for(
+        source, issuer=issuer, jwks_uri=jwks_uri, max_age=max_age, metadata=metadata
+    )
+    router = APIRouter(include_in_schema=include_in_schema)
+
+    async def jwks() -> Response:
+        return document_response(publisher.jwks())
+
+    async def discovery() -> Response:
+        return document_response(publisher.discovery())
+
+    jwks_path, *discovery_paths = WELL_KNOWN_PATHS
+    router.add_api_route(jwks_path, jwks, methods=["GET"], name="jwks")
+    if publisher.issuer is not None:
+        for index, path in enumerate(discovery_paths):
+            router.add_api_route(path, discovery, methods=["GET"], name=f"discovery_{index}")
     return router

@@ -93,8 +93,8 @@ import functools
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast
+from dataclasses import dataclass, field
+from typing import Any, Literal, NoReturn, ParamSpec, Protocol, TypeVar, cast
 
 from flask import Blueprint, Flask, Response, abort, current_app, has_request_context, request
 from werkzeug.local import LocalProxy
@@ -112,6 +112,8 @@ from ._guards import roles_required as _roles_required_guard
 from ._guards import scopes_required as _scopes_guard
 from ._issue import Issuer
 from ._principal import Principal
+from ._publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
+from ._publish import WELL_KNOWN_PATHS, JWKSPublisher, JWKSSource
 from ._settings import (
     KEY_SETTINGS,
     LIFECYCLE_SETTINGS,
@@ -129,6 +131,7 @@ __all__ = [
     "AuthEvent",
     "CookiePolicy",
     "Identity",
+    "WELL_KNOWN_PATHS",
     "ViewDecorator",
     "auth_blueprint",
     "claims_required",
@@ -136,6 +139,7 @@ __all__ = [
     "fresh_required",
     "get_jwt",
     "get_principal",
+    "jwks_blueprint",
     "jwt_required",
     "revoke_subject",
     "roles_accepted",
@@ -181,6 +185,9 @@ class _State:
     cookies: CookiePolicy | None = None
     issuer: Issuer | None = None
     service: TokenService | None = None
+    #: (endpoint, method) -> the mode its decorators set (filled on first use; routes
+    #: cannot change once an app serves requests).
+    modes: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     @property
     def realm(self) -> str:
@@ -398,50 +405,61 @@ def _error_response(exc: AuthError, realm: str) -> Response:
     )
 
 
-def _view_mode(app: Flask, endpoint: str) -> str | None:
+def _view_mode(app: Flask, state: _State, endpoint: str, method: str) -> str | None:
     """The mode a decorator set on the view (or the ``MethodView`` method), if any."""
+    cache_key = (endpoint, method)
+    try:
+        return state.modes[cache_key]
+    except KeyError:
+        pass
     view = app.view_functions.get(endpoint)
     mode: str | None = getattr(view, _POLICY_ATTR, None)
     view_class = getattr(view, "view_class", None)
     if view_class is not None:
-        method = getattr(view_class, request.method.lower(), None)
-        if method is None and request.method == "HEAD":
-            method = getattr(view_class, "get", None)
-        mode = getattr(method, _POLICY_ATTR, mode)
+        handler = getattr(view_class, method.lower(), None)
+        if handler is None and method == "HEAD":
+            handler = getattr(view_class, "get", None)
+        mode = getattr(handler, _POLICY_ATTR, mode)
+    state.modes[cache_key] = mode
     return mode
 
 
-def _cookie_parts(cookies: CookiePolicy | None) -> tuple[str | None, str | None]:
+def _cookie_parts(
+    cookies: CookiePolicy | None, environ: Mapping[str, Any]
+) -> tuple[str | None, str | None]:
     """The raw ``Cookie`` header and the CSRF header, in cookie mode."""
     if cookies is None:
         return None, None
-    return request.headers.get("Cookie"), request.headers.get(cookies.csrf_header)
+    csrf_key = "HTTP_" + cookies.csrf_header.upper().replace("-", "_")
+    return environ.get("HTTP_COOKIE"), environ.get(csrf_key)
 
 
-def _is_preflight() -> bool:
-    return request.method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in request.environ
+def _is_preflight(environ: Mapping[str, Any]) -> bool:
+    return (
+        environ.get("REQUEST_METHOD") == "OPTIONS"
+        and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+    )
 
 
 def _authenticate_request() -> Response | None:
     """The ``before_request`` hook: authenticate per the view's or the app's policy."""
-    if request.endpoint is None:  # no route matched: Flask answers 404 / 405
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    endpoint = req.endpoint
+    if endpoint is None:  # no route matched: Flask answers 404 / 405
         return None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     state = _state(app)
-    mode = _view_mode(app, request.endpoint)
+    environ = req.environ
+    method = req.method
+    mode = _view_mode(app, state, endpoint, method)
     authenticator = state.default if mode is None else getattr(state, mode)
-    cookie, csrf = _cookie_parts(state.cookies)
+    cookie, csrf = _cookie_parts(state.cookies, environ)
     info = RequestInfo(
-        request.method,
-        request.path,
-        request.environ.get("HTTP_AUTHORIZATION"),
-        _is_preflight(),
-        None,
-        cookie,
-        csrf,
+        method, req.path, environ.get("HTTP_AUTHORIZATION"), _is_preflight(environ), None,
+        cookie, csrf,
     )
     try:
-        request.environ[PRINCIPAL_KEY] = authenticator.authenticate(info)
+        environ[PRINCIPAL_KEY] = authenticator.authenticate(info)
     except AuthError as exc:
         return _error_response(exc, state.realm)
     return None
@@ -452,22 +470,27 @@ def _authenticate_request() -> Response | None:
 
 def _enforce(guard: Guard | None, optional: bool) -> None:
     """At call time: the hook ran, a token is there if needed, and the guard holds."""
-    state = _state(current_app._get_current_object())  # type: ignore[attr-defined]
-    if PRINCIPAL_KEY not in request.environ:
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    environ = req.environ
+    if PRINCIPAL_KEY not in environ:
+        _state(current_app._get_current_object())  # type: ignore[attr-defined]
         raise RuntimeError(_NOT_SET_UP)
-    principal = request.environ[PRINCIPAL_KEY]
+    principal = environ[PRINCIPAL_KEY]
     if principal is None:
-        if (optional and guard is None) or _is_preflight():
+        if (optional and guard is None) or _is_preflight(environ):
             return
-        exc: AuthError = MissingTokenError()
-        state.default.report(exc, request.method, request.path)
-        abort(_error_response(exc, state.realm))
+        _refuse(MissingTokenError(), req, None)
     if guard is not None:
         try:
             guard.check(principal)
         except AuthError as denied:  # 403, or 401 for fresh_required
-            state.default.report(denied, request.method, request.path, principal.subject)
-            abort(_error_response(denied, state.realm))
+            _refuse(denied, req, principal.subject)
+
+
+def _refuse(exc: AuthError, req: Any, subject: str | None) -> NoReturn:
+    state = _state(current_app._get_current_object())  # type: ignore[attr-defined]
+    state.default.report(exc, req.method, req.path, subject)
+    abort(_error_response(exc, state.realm))
 
 
 def _wrap(
@@ -660,14 +683,14 @@ def _refresh() -> Response:
     wrong = _grant(data, "refresh_token")
     if wrong is not None:
         return wrong
-    cookie, csrf = _cookie_parts(service.cookies)
+    cookie, csrf = _cookie_parts(service.cookies, request.environ)
     return _render(service.refresh(_text(data, "refresh_token"), cookie, csrf))
 
 
 def _logout() -> Response:
     service = _service()
     data = _body() or {}  # logging out never fails on a body it cannot read
-    cookie, csrf = _cookie_parts(service.cookies)
+    cookie, csrf = _cookie_parts(service.cookies, request.environ)
     return _render(service.logout(get_principal(), _text(data, "refresh_token"), cookie, csrf))
 
 
@@ -713,3 +736,51 @@ def revoke_subject(subject: str) -> None:
     """Revoke every token of ``subject`` issued before the current second, through the
     current app's issuer (password change, compromise). Needs an app context."""
     JWT.token_issuer(_app(None)).revoke_subject(subject)
+
+
+# --- publishing keys: /.well-known/jwks.json and discovery ----------------------------------
+
+
+def jwks_blueprint(
+    source: JWKSSource | JWKSPublisher,
+    *,
+    issuer: str | None = None,
+    jwks_uri: str | None = None,
+    max_age: int = _DEFAULT_MAX_AGE,
+    metadata: Mapping[str, Any] | None = None,
+    name: str = "jwt_jwks",
+) -> Blueprint:
+    """``GET /.well-known/jwks.json`` for ``source`` (a :class:`~jwt_middleware.KeySet`
+    or :class:`~jwt_middleware.KeyRing`), and with ``issuer=`` the discovery documents
+    ``/.well-known/openid-configuration`` and ``/.well-known/oauth-authorization-server``.
+
+    Answers carry ``Cache-Control: public, max-age={max_age}``. The views need no
+    token whatever the app's mode and public paths (:data:`WELL_KNOWN_PATHS`).
+    Register it without a ``url_prefix``. A ready
+    :class:`~jwt_middleware._publish.JWKSPublisher` may be passed instead of a source.
+    """
+    publisher = (
+        source
+        if isinstance(source, JWKSPublisher)
+        else JWKSPublisher(
+            source, issuer=issuer, jwks_uri=jwks_uri, max_age=max_age, metadata=metadata
+        )
+    )
+    blueprint = Blueprint(name, __name__)
+
+    def jwks() -> Response:
+        document = publisher.jwks()
+        return Response(document.body, status=document.status, headers=list(document.headers))
+
+    def discovery() -> Response:
+        document = publisher.discovery()
+        return Response(document.body, status=document.status, headers=list(document.headers))
+
+    for view in (jwks, discovery):
+        setattr(view, _POLICY_ATTR, _PUBLIC)
+    jwks_path, *discovery_paths = WELL_KNOWN_PATHS
+    blueprint.add_url_rule(jwks_path, "jwks", jwks, methods=["GET"])
+    if publisher.issuer is not None:
+        for index, path in enumerate(discovery_paths):
+            blueprint.add_url_rule(path, f"discovery_{index}", discovery, methods=["GET"])
+    return blueprint
