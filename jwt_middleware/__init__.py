@@ -46,6 +46,7 @@ from ._keyring import KeyRing
 from ._keys import ALGORITHMS, Key, KeySet, generate_key
 from ._principal import Principal
 from ._protocols import KeyResolver, RevocationCheck
+from ._publish import WELL_KNOWN_PATHS, JWKSPublisher
 from ._registry import MultiIssuerVerifier, TrustedIssuer
 from ._verify import Verifier
 from ._version import __version__
@@ -74,6 +75,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidSignatureError",
     "Issuer",
+    "JWKSPublisher",
     "JWTMiddlewareError",
     "Key",
     "KeyResolver",
@@ -97,6 +99,7 @@ __all__ = [
     "TrustedIssuer",
     "UnknownKeyError",
     "Verifier",
+    "WELL_KNOWN_PATHS",
     "WrongTokenKindError",
     "__version__",
     "encode",

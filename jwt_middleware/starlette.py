@@ -109,6 +109,8 @@ from ._errors import (
     TokenError,
 )
 from ._principal import Principal
+from ._publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
+from ._publish import WELL_KNOWN_PATHS, Document, JWKSPublisher, JWKSSource
 from ._verify import Verifier
 from .asgi import AUTHENTICATOR_KEY, JWTMiddleware
 from .asgi import JWTUser as _ScopeUser
@@ -119,11 +121,13 @@ __all__ = [
     "JWTAuthenticationError",
     "JWTMiddleware",
     "JWTUser",
+    "WELL_KNOWN_PATHS",
     "auth_public_paths",
     "claims_required",
     "error_response",
     "fresh_required",
     "get_principal",
+    "jwks_routes",
     "jwt_required",
     "on_auth_error",
     "reply_response",
@@ -448,6 +452,72 @@ def token_mount(
         raise ConfigurationError("mount the token routes under a path such as '/auth'")
     check_refresh_path(service, path)
     return Mount(path.rstrip("/"), routes=[*token_routes(service), *routes], name="auth")
+
+
+# --- publishing keys: /.well-known/jwks.json and discovery --------------------
+
+
+def publisher_for(
+    source: JWKSSource | JWKSPublisher,
+    *,
+    issuer: str | None = None,
+    jwks_uri: str | None = None,
+    max_age: int = _DEFAULT_MAX_AGE,
+    metadata: Mapping[str, Any] | None = None,
+) -> JWKSPublisher:
+    """``source`` itself when it is a :class:`JWKSPublisher`, else a new one for it."""
+    if isinstance(source, JWKSPublisher):
+        return source
+    return JWKSPublisher(
+        source, issuer=issuer, jwks_uri=jwks_uri, max_age=max_age, metadata=metadata
+    )
+
+
+def document_response(document: Document) -> Response:
+    """A publisher's :class:`Document` as a Starlette response."""
+    headers = {k: v for k, v in document.headers if k.lower() != "content-type"}
+    return Response(
+        document.body,
+        status_code=document.status,
+        headers=headers,
+        media_type=dict(document.headers).get("Content-Type", "application/json"),
+    )
+
+
+def jwks_routes(
+    source: JWKSSource | JWKSPublisher,
+    *,
+    issuer: str | None = None,
+    jwks_uri: str | None = None,
+    max_age: int = _DEFAULT_MAX_AGE,
+    metadata: Mapping[str, Any] | None = None,
+) -> list[Route]:
+    """``GET /.well-known/jwks.json`` for ``source`` (a :class:`~jwt_middleware.KeySet`
+    or :class:`~jwt_middleware.KeyRing`) and, with ``issuer=``, the discovery documents
+    at ``/.well-known/openid-configuration`` and ``/.well-known/oauth-authorization-server``.
+
+    Answers carry ``Cache-Control: public, max-age={max_age}``. Put the routes at the
+    app's root and list :data:`WELL_KNOWN_PATHS` in the middleware's ``public_paths``
+    (or mount them outside the middleware).
+    """
+    publisher = publisher_for(
+        source, issuer=issuer, jwks_uri=jwks_uri, max_age=max_age, metadata=metadata
+    )
+
+    async def jwks(request: Request) -> Response:
+        return document_response(publisher.jwks())
+
+    async def discovery(request: Request) -> Response:
+        return document_response(publisher.discovery())
+
+    jwks_path, *discovery_paths = WELL_KNOWN_PATHS
+    routes = [Route(jwks_path, jwks, methods=["GET"], name="jwks")]
+    if publisher.issuer is not None:
+        routes += [
+            Route(path, discovery, methods=["GET"], name=f"discovery_{index}")
+            for index, path in enumerate(discovery_paths)
+        ]
+    return routes
 
 
 # --- AuthenticationMiddleware backend ---------------------------------------
