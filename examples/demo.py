@@ -19,24 +19,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from examples._http import free_port, send
 from jwt_middleware import generate_key
 
 ISSUER = "https://auth.demo.local"
 AUDIENCE = "demo-api"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -82,20 +75,7 @@ class Client:
         body: Mapping[str, Any] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         self.step += 1
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
-            self.base + path, data=data, method=method
-        )
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                status, raw, headers = response.status, response.read(), response.headers
-        except urllib.error.HTTPError as error:
-            status, raw, headers = error.code, error.read(), error.headers
-        payload = json.loads(raw) if raw else {}
+        status, payload, headers = send(self.base + path, method, token=token, body=body)
         print(f"\n{self.step:>2}. {label}")
         print(f"    {method} {path}" + ("  (Authorization: Bearer …)" if token else ""))
         print(f"    -> {status}  {_summary(payload)}")
@@ -133,7 +113,7 @@ def main() -> None:
         print("jwt_middleware demo")
         print(f"  key:    ES256, generated into {key_file}")
         print(f"  store:  SQLite at {tmp}/tokens.db")
-        port = _free_port()
+        port = free_port()
         with _server(env, port, Path(tmp, "server.log")) as base:
             print(f"  server: examples.flask_app on {base}")
             run(Client(base))

@@ -23,19 +23,15 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import Any
+
+from examples._http import send
 
 ROOT = Path(__file__).resolve().parents[2]
 #: How long a service may take to answer its health URL.
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def free_ports(count: int) -> list[int]:
@@ -151,7 +147,7 @@ def _short(value: Any) -> Any:
 class Answer:
     status: int
     body: dict[str, Any]
-    headers: Mapping[str, str]
+    headers: Message
 
 
 class Transcript:
@@ -167,25 +163,8 @@ class Transcript:
     ) -> Answer:
         """One request; ``show`` limits the printed body to those members."""
         self.step += 1
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
-            self.services[name] + path, data=data, method=method
-        )
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                status, raw, headers = response.status, response.read(), response.headers
-        except urllib.error.HTTPError as error:
-            status, raw, headers = error.code, error.read(), error.headers
-        try:
-            payload = json.loads(raw) if raw else {}
-        except ValueError:  # not JSON (a server error page): show the text
-            payload = {"text": raw.decode("utf-8", "replace")[:200]}
-        if not isinstance(payload, dict):
-            payload = {"json": payload}
+        status, payload, headers = send(self.services[name] + path, method, token=token,
+                                        body=body)
         shown = payload if show is None else {k: payload[k] for k in show if k in payload}
         auth = f"  (Bearer, kid {kid_of(token)})" if token else ""
         print(f"\n{self.step:>2}. {label}")
