@@ -11,56 +11,18 @@ Only the standard library talks HTTP here.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from examples._http import free_port, send
+from examples._http import free_port, send, service
 from jwt_middleware import generate_key
 
 ISSUER = "https://auth.demo.local"
 AUDIENCE = "demo-api"
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@contextmanager
-def _server(env: Mapping[str, str], port: int, log: Path) -> Iterator[str]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "examples.flask_app", "--port", str(port)],
-            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"the example server stopped:\n{log.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"the example server did not start:\n{log.read_text()}"
-                    ) from None
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 class Client:
@@ -114,9 +76,10 @@ def main() -> None:
         print(f"  key:    ES256, generated into {key_file}")
         print(f"  store:  SQLite at {tmp}/tokens.db")
         port = free_port()
-        with _server(env, port, Path(tmp, "server.log")) as base:
-            print(f"  server: examples.flask_app on {base}")
-            run(Client(base))
+        argv = [sys.executable, "-m", "examples.flask_app", "--port", str(port)]
+        with service("flask_app", argv, port, env, Path(tmp), health="/public") as server:
+            print(f"  server: examples.flask_app on {server.url}")
+            run(Client(server.url))
     print("\nserver stopped, temporary files removed.")
 
 

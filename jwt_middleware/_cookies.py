@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from http.cookies import CookieError, SimpleCookie
 
 from ._errors import AuthorizationError, ConfigurationError
@@ -65,6 +66,11 @@ class CookiePolicy:
             raise ConfigurationError("the three cookie names must be distinct identifiers")
         if not self.path.startswith("/") or not self.refresh_path.startswith("/"):
             raise ConfigurationError("cookie paths start with '/'")
+
+    @cached_property
+    def csrf_environ_key(self) -> str:
+        """The CSRF header's WSGI environ key (``HTTP_X_CSRF_TOKEN``), computed once."""
+        return "HTTP_" + self.csrf_header.upper().replace("-", "_")
 
     # --- reading ------------------------------------------------------------------
 

@@ -430,8 +430,7 @@ def _cookie_parts(
     """The raw ``Cookie`` header and the CSRF header, in cookie mode."""
     if cookies is None:
         return None, None
-    csrf_key = "HTTP_" + cookies.csrf_header.upper().replace("-", "_")
-    return environ.get("HTTP_COOKIE"), environ.get(csrf_key)
+    return environ.get("HTTP_COOKIE"), environ.get(cookies.csrf_environ_key)
 
 
 def _is_preflight(environ: Mapping[str, Any]) -> bool:

@@ -75,9 +75,7 @@ class JWTMiddleware:
             on_event=on_event,
             cookies=cookies,
         )
-        self._csrf_key = (
-            "HTTP_" + cookies.csrf_header.upper().replace("-", "_") if cookies else None
-        )
+        self._csrf_key = cookies.csrf_environ_key if cookies else None
         self.on_error = on_error
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

@@ -13,7 +13,16 @@ import pytest
 from werkzeug.test import Client, TestResponse
 from werkzeug.wrappers import Response
 
-from jwt_middleware import AuthError, Config, Key, KeySet, Principal, encode, generate_key
+from jwt_middleware import (
+    AuthError,
+    Config,
+    CookiePolicy,
+    Key,
+    KeySet,
+    Principal,
+    encode,
+    generate_key,
+)
 from jwt_middleware._authenticator import AuthEvent
 from jwt_middleware.wsgi import PRINCIPAL_KEY, JWTMiddleware
 
@@ -284,3 +293,29 @@ def test_concurrent_requests_each_get_their_own_principal(config: Config, key: K
     assert len(results) == len(subjects)
     for subject, body in results:
         assert body == {"subject": subject, "roles": [subject]}
+
+
+# --- cookie mode -----------------------------------------------------------------------------
+
+
+def test_cookie_mode_takes_the_cookie_and_checks_csrf_on_unsafe_methods(
+    config: Config, key: Key
+) -> None:
+    c = client(config, cookies=CookiePolicy())
+    c.set_cookie("access_token", token(key, csrf="csrf-value-1"))
+    assert json_of(c.get("/"))["subject"] == "alice", "GET: the cookie alone is enough"
+    refused = c.post("/")
+    assert refused.status_code == 403
+    assert json_of(refused)["error_description"] == "missing CSRF header X-CSRF-Token"
+    wrong = c.post("/", headers={"X-CSRF-Token": "csrf-value-2"})
+    assert wrong.status_code == 403
+    ok = c.post("/", headers={"X-CSRF-Token": "csrf-value-1"})
+    assert json_of(ok)["subject"] == "alice"
+    header_wins = c.post("/", headers=bearer(token(key, sub="bob")))
+    assert json_of(header_wins)["subject"] == "bob", "a bearer header needs no CSRF header"
+
+
+def test_without_cookie_mode_a_cookie_is_not_a_credential(config: Config, key: Key) -> None:
+    c = client(config)
+    c.set_cookie("access_token", token(key))
+    assert c.get("/").status_code == 401

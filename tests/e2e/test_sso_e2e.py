@@ -43,9 +43,9 @@ def test_sso_example_runs_end_to_end() -> None:
 def test_sso_example_fails_loudly_when_a_step_is_wrong() -> None:
     """The exit status reflects the checks: a service that cannot start is an error."""
     code = (
-        "import examples.sso.__main__ as m, examples.sso._run as r\n"
-        "r.START_TIMEOUT = 20.0\n"
-        "m.uvicorn = lambda app, port: [r.sys.executable, '-c', 'raise SystemExit(3)']\n"
+        "import sys, examples.sso.__main__ as m, examples._http as h\n"
+        "h.START_TIMEOUT = 20.0\n"
+        "m.uvicorn = lambda app, port: [sys.executable, '-c', 'raise SystemExit(3)']\n"
         "m.main()\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
