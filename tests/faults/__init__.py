@@ -1,0 +1,1 @@
+"""What the package promises under stress: real threads, sockets, servers and browsers."""
