@@ -8,9 +8,12 @@ key it has not learnt yet, and no token is cut short by its key vanishing:
    with it yet, so verifiers that cache the JWKS pick it up;
 2. **active**: ``activate_after`` seconds later it becomes the signing key;
    the key it replaces keeps verifying;
-3. **retired**: the replaced key is dropped ``retire_after`` seconds (the
-   longest token lifetime) after the switch: every token it signed has
-   expired by then.
+3. **retired**: the replaced key is dropped ``retire_after`` seconds after
+   the switch: every token it signed has expired by then. The ring knows the
+   longest lifetime of any token its keys sign (``max_token_lifetime``, by
+   default the issuer's default refresh TTL, 14 days); ``retire_after``
+   defaults to it and a shorter one is refused, since it would cut those
+   tokens short.
 
 The ring is a directory with one JSON file per key (``<kid>.json``: the
 ``kid``, ``alg``, ``created_at``, ``activates_at``, ``retires_at`` and the
@@ -20,9 +23,9 @@ advisory lock (``.lock``), so several issuer processes sharing the directory
 agree on one key. A process picks up a rotation made by another with
 :meth:`KeyRing.refresh`.
 
-Use with the issuer::
+Use with the issuer (pass its longest token lifetime, the refresh TTL)::
 
-    ring = KeyRing.load("/etc/myapp/keys")
+    ring = KeyRing.load("/etc/myapp/keys", max_token_lifetime=REFRESH_TTL)
     config = Config(keys=ring.key_set(), issuer=..., store=...)
     issuer = Issuer(config)  # signs with ring.signing_key(): it is first in the set
 
@@ -51,7 +54,11 @@ try:  # POSIX advisory locks; elsewhere rotations are not serialised across proc
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["KeyRing", "RingKey"]
+__all__ = ["DEFAULT_MAX_TOKEN_LIFETIME", "KeyRing", "RingKey"]
+
+#: The longest token lifetime a ring assumes unless told: the default refresh TTL
+#: of :class:`~jwt_middleware.Issuer` (14 days).
+DEFAULT_MAX_TOKEN_LIFETIME = 14 * 24 * 3600.0
 
 _SUFFIX = ".json"
 _LOCK = ".lock"
@@ -118,6 +125,11 @@ def _time(value: Any) -> float:
     return float(value)
 
 
+def _span(seconds: float) -> str:
+    days = f" ({seconds / 86400:.4g} d)" if seconds >= 86400 else ""
+    return f"{seconds:.10g} s{days}"
+
+
 def _check_kid(kid: str) -> str:
     if not kid or len(kid) > 128 or not set(kid) <= _KID_CHARS or kid.startswith("."):
         raise ConfigurationError(
@@ -146,6 +158,9 @@ class KeyRing:
     """A directory of signing keys with a rotation schedule.
 
     ``clock`` (seconds since the epoch) is used wherever ``now`` is not given.
+    ``max_token_lifetime`` is the longest lifetime, in seconds, of any token
+    signed with the ring's keys (refresh tokens included): a replaced key
+    retires that long after the switch unless :meth:`rotate` is given longer.
     """
 
     def __init__(
@@ -153,9 +168,16 @@ class KeyRing:
         directory: str | os.PathLike[str],
         *,
         clock: Callable[[], float] = time.time,
+        max_token_lifetime: float = DEFAULT_MAX_TOKEN_LIFETIME,
     ) -> None:
+        if not (math.isfinite(max_token_lifetime) and max_token_lifetime > 0):
+            raise ConfigurationError(
+                "max_token_lifetime must be a positive number of seconds: the longest "
+                "lifetime of any token the ring's keys sign (the refresh TTL)"
+            )
         self.directory = Path(directory)
         self.clock = clock
+        self.max_token_lifetime = float(max_token_lifetime)
         self._keys: tuple[RingKey, ...] = ()
 
     def __repr__(self) -> str:
@@ -165,10 +187,14 @@ class KeyRing:
 
     @classmethod
     def load(
-        cls, directory: str | os.PathLike[str], *, clock: Callable[[], float] = time.time
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        clock: Callable[[], float] = time.time,
+        max_token_lifetime: float = DEFAULT_MAX_TOKEN_LIFETIME,
     ) -> KeyRing:
         """The ring in ``directory`` (empty if the directory does not exist yet)."""
-        ring = cls(directory, clock=clock)
+        ring = cls(directory, clock=clock, max_token_lifetime=max_token_lifetime)
         ring.refresh()
         return ring
 
@@ -222,20 +248,31 @@ class KeyRing:
         *,
         algorithm: str | None = None,
         activate_after: float = 3600.0,
-        retire_after: float = 24 * 3600.0,
+        retire_after: float | None = None,
         kid: str | None = None,
     ) -> RingKey:
         """Generate and publish a new key; it signs from ``now + activate_after``.
 
-        Keys it replaces retire ``retire_after`` seconds after that switch (set
-        it to the longest token lifetime, refresh tokens included). The first
-        key of an empty ring is active at once. ``algorithm`` defaults to the
-        newest key's, or ES256. Retired key files are removed.
+        Keys it replaces retire ``retire_after`` seconds after that switch: by
+        default, and at least, :attr:`max_token_lifetime`, so every token they
+        signed expires first. The first key of an empty ring is active at once.
+        ``algorithm`` defaults to the newest key's, or ES256. Retired key files
+        are removed.
         """
         if not (math.isfinite(activate_after) and activate_after >= 0):
             raise ConfigurationError("activate_after must be zero or more seconds")
-        if not (math.isfinite(retire_after) and retire_after >= 0):
-            raise ConfigurationError("retire_after must be zero or more seconds")
+        if retire_after is None:
+            retire_after = self.max_token_lifetime
+        if not math.isfinite(retire_after):
+            raise ConfigurationError("retire_after must be a finite number of seconds")
+        if retire_after < self.max_token_lifetime:
+            raise ConfigurationError(
+                f"retire_after {_span(retire_after)} is shorter than the longest token "
+                f"lifetime, max_token_lifetime {_span(self.max_token_lifetime)}: tokens the "
+                "replaced key signed would stop verifying before they expire; give "
+                f"retire_after={self.max_token_lifetime:.10g} or more (or leave it out), or "
+                "lower max_token_lifetime if no token lives that long"
+            )
         with self._locked():
             self.refresh()  # another process may have rotated since we last looked
             now = self.clock() if now is None else float(now)

@@ -37,10 +37,11 @@ from ._config import Config
 from ._encode import encode
 from ._errors import AuthError, JWTMiddlewareError, ServiceUnavailableError
 from ._jws import b64url_decode, json_object, split
-from ._keyring import KeyRing, write_private
+from ._keyring import DEFAULT_MAX_TOKEN_LIFETIME, KeyRing, write_private
 from ._keys import ALGORITHMS, Key, KeySet, generate_key
 from ._principal import Principal
 from ._protocols import KeyResolver
+from ._settings import issuer_options_from_mapping
 from ._verify import Verifier
 from ._version import __version__
 from .stores import Store, StoreError, store_from_url
@@ -475,19 +476,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _longest_lifetime() -> tuple[float, str]:
+    """The longest token lifetime, from the TTL settings the app reads, and its source."""
+    ttls = issuer_options_from_mapping(os.environ)
+    refresh = ttls.get("refresh_ttl", DEFAULT_MAX_TOKEN_LIFETIME)
+    longest, name = max((refresh, "JWT_REFRESH_TTL"), (ttls.get("access_ttl", 0), "JWT_ACCESS_TTL"))
+    if longest <= 0:
+        raise UsageError(f"{name} must be a positive number of seconds")
+    return float(longest), name if name in os.environ else "the default refresh TTL"
+
+
 def cmd_jwks(args: argparse.Namespace) -> int:
     if args.jwks_command == "rotate":
-        ring = KeyRing(args.ring)
+        longest, source = _longest_lifetime()
+        retire = longest if args.retire_after is None else args.retire_after
+        if retire < longest:
+            raise UsageError(
+                f"--retire-after {retire:.10g} s is shorter than the longest token lifetime, "
+                f"{longest:.10g} s ({source}): tokens the old key signed would stop verifying "
+                f"early; give --retire-after {longest:.10g} or more, or leave it out"
+            )
+        ring = KeyRing(args.ring, max_token_lifetime=longest)
         entry = ring.rotate(
-            algorithm=args.alg,
-            activate_after=args.activate_after,
-            retire_after=args.retire_after,
+            algorithm=args.alg, activate_after=args.activate_after, retire_after=retire
         )
         now = time.time()
         data = {
             "kid": entry.kid,
             "alg": entry.key.algorithm,
             "activates_at": entry.activates_at,
+            "retire_after": retire,
             "keys": _ring_rows(ring, now),
         }
         text = (
@@ -661,9 +679,9 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--alg", help="(default: the current key's, or ES256)")
     j.add_argument("--activate-after", type=_duration, default=3600.0,
                    help="publish this long before signing with it (default 1h)")  # fmt: skip
-    j.add_argument("--retire-after", type=_duration, default=86400.0,
-                   help="keep the old key this long after the switch: the longest token "
-                   "lifetime (default 1d)")  # fmt: skip
+    j.add_argument("--retire-after", type=_duration, default=None,
+                   help="keep the old key this long after the switch (default and minimum: "
+                   "the longest token lifetime, JWT_REFRESH_TTL or 14d)")  # fmt: skip
     j = jsub.add_parser("list", parents=[common], help="show the ring's keys and their state")
     j.add_argument("--ring", required=True, metavar="DIR")
     p.set_defaults(func=cmd_jwks)

@@ -59,7 +59,7 @@ def next_kid(ring: KeyRing) -> str:
     return f"sso-key-{max(numbers, default=0) + 1}"
 
 
-ring = KeyRing.load(RING_DIR)
+ring = KeyRing.load(RING_DIR, max_token_lifetime=REFRESH_TTL)
 if not ring.entries():
     ring.rotate(kid=next_kid(ring))
 store = store_from_url("memory://")

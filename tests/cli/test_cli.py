@@ -389,6 +389,84 @@ def test_jwks_rotate_export_list(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert status == 0
 
 
+@pytest.fixture
+def no_ttl_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("JWT_ACCESS_TTL", "JWT_REFRESH_TTL", "JWT_REFRESH_GRACE"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def old_key_retires_after_switch(rotation: dict[str, Any]) -> float:
+    [old] = [k for k in rotation["keys"] if k["retires_at"] is not None]
+    return float(old["retires_at"] - rotation["activates_at"])
+
+
+def test_jwks_rotate_retires_after_the_refresh_ttl_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_ttl_env: pytest.MonkeyPatch
+) -> None:
+    """Issue 8: the default used to be 1 day while refresh tokens live 14 days."""
+    ring = str(tmp_path / "ring")
+    assert run_json(capsys, "jwks", "rotate", "--ring", ring)[0] == 0
+    status, rotation = run_json(capsys, "jwks", "rotate", "--ring", ring)
+    assert status == 0
+    assert rotation["retire_after"] == old_key_retires_after_switch(rotation) == 14 * 86400
+    status, out, _ = run(capsys, "jwks", "list", "--ring", ring)
+    assert "signing  retires" in out
+    assert "(in 14 d)" in out
+    # The same settings the app reads: JWT_REFRESH_TTL (and JWT_ACCESS_TTL).
+    no_ttl_env.setenv("JWT_REFRESH_TTL", str(30 * 86400))
+    status, rotation = run_json(capsys, "jwks", "rotate", "--ring", str(tmp_path / "r2"))
+    status, rotation = run_json(capsys, "jwks", "rotate", "--ring", str(tmp_path / "r2"))
+    assert old_key_retires_after_switch(rotation) == 30 * 86400
+    no_ttl_env.setenv("JWT_REFRESH_TTL", "3600")
+    status, rotation = run_json(
+        capsys, "jwks", "rotate", "--ring", str(tmp_path / "r2"), "--retire-after", "1h"
+    )
+    assert status == 0
+    assert rotation["retire_after"] == 3600
+
+
+@pytest.mark.parametrize(
+    ("env", "retire_after", "named"),
+    [
+        ({}, "1d", "1209600 s (the default refresh TTL)"),
+        ({"JWT_REFRESH_TTL": "7200"}, "1h", "7200 s (JWT_REFRESH_TTL)"),
+        ({"JWT_REFRESH_TTL": "600", "JWT_ACCESS_TTL": "900"}, "10m", "900 s (JWT_ACCESS_TTL)"),
+    ],
+)
+def test_jwks_rotate_refuses_a_retire_after_below_the_longest_lifetime(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    no_ttl_env: pytest.MonkeyPatch,
+    env: dict[str, str],
+    retire_after: str,
+    named: str,
+) -> None:
+    for name, value in env.items():
+        no_ttl_env.setenv(name, value)
+    ring = tmp_path / "ring"
+    status, _, err = run(
+        capsys, "jwks", "rotate", "--ring", str(ring), "--retire-after", retire_after
+    )
+    assert status == 2
+    assert_one_line_error(err)
+    assert "--retire-after" in err
+    assert named in err
+    assert "or more" in err
+    assert not ring.exists()  # refused before anything was written
+
+
+def test_jwks_rotate_bad_ttl_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_ttl_env: pytest.MonkeyPatch
+) -> None:
+    for value, message in (("soon", "not a number"), ("0", "JWT_REFRESH_TTL must be a positive")):
+        no_ttl_env.setenv("JWT_REFRESH_TTL", value)
+        status, _, err = run(capsys, "jwks", "rotate", "--ring", str(tmp_path / "ring"))
+        assert status == 2
+        assert_one_line_error(err)
+        assert message in err
+
+
 def test_jwks_bad_duration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(
         capsys, "jwks", "rotate", "--ring", str(tmp_path), "--retire-after", "forever"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import math
 import os
 import stat
 import threading
@@ -20,7 +22,8 @@ from jwt_middleware import (
     Verifier,
     encode,
 )
-from jwt_middleware._keyring import RingKey
+from jwt_middleware._keyring import DEFAULT_MAX_TOKEN_LIFETIME, RingKey
+from jwt_middleware.stores import store_from_url
 
 T0 = 1_700_000_000.0
 ACTIVATE = 600.0
@@ -42,7 +45,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def ring(tmp_path: Path, clock: FakeClock) -> KeyRing:
-    return KeyRing.load(tmp_path / "ring", clock=clock)
+    # The tokens these tests sign live at most RETIRE seconds (except where said).
+    return KeyRing.load(tmp_path / "ring", clock=clock, max_token_lifetime=RETIRE)
 
 
 def kids(ring: KeyRing, now: float) -> list[str]:
@@ -115,7 +119,8 @@ def test_rotation_lifecycle(ring: KeyRing, clock: FakeClock) -> None:
         verify(ring, clock, long_lived)
 
 
-def test_rotation_removes_retired_key_files(ring: KeyRing) -> None:
+def test_rotation_removes_retired_key_files(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "ring", max_token_lifetime=10)
     old = ring.rotate(T0, activate_after=0, retire_after=10)
     ring.rotate(T0 + 1, activate_after=0, retire_after=10)
     assert (ring.directory / f"{old.kid}.json").exists()
@@ -163,8 +168,8 @@ def test_file_modes(ring: KeyRing) -> None:
 
 
 def test_two_instances_agree(tmp_path: Path, clock: FakeClock) -> None:
-    a = KeyRing.load(tmp_path / "ring", clock=clock)
-    b = KeyRing.load(tmp_path / "ring", clock=clock)
+    a = KeyRing.load(tmp_path / "ring", clock=clock, max_token_lifetime=RETIRE)
+    b = KeyRing.load(tmp_path / "ring", clock=clock, max_token_lifetime=RETIRE)
     first = a.rotate(activate_after=ACTIVATE, retire_after=RETIRE)
     assert b.entries() == []  # not seen until refreshed
     assert b.refresh().signing_key().kid == first.kid
@@ -274,3 +279,81 @@ def test_the_issuer_signs_with_the_active_key(ring: KeyRing, clock: FakeClock) -
     assert fresh.key.kid == new.kid
     pair = fresh.issue("alice")
     assert fresh.verifier.verify(pair.access_token).header["kid"] == new.kid
+
+
+# --- retirement waits for the longest token lifetime (issue 8) ----------------------
+
+
+def test_default_max_token_lifetime_is_the_issuers_default_refresh_ttl() -> None:
+    default = inspect.signature(Issuer).parameters["refresh_ttl"].default
+    assert DEFAULT_MAX_TOKEN_LIFETIME == default == 14 * 86400
+    assert KeyRing("unused").max_token_lifetime == default
+
+
+def test_regression_defaults_keep_old_refresh_tokens_valid_until_they_expire(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Issue 8: with every default, a rotation used to retire the old key a day after
+    the switch, so the refresh tokens it signed (14 days) stopped verifying 13 days early."""
+    ring = KeyRing.load(tmp_path / "ring", clock=clock)  # every default
+    ring.rotate()
+    store = store_from_url("memory://")
+
+    def issuer() -> Issuer:  # as an app builds it: the ring's key set, Issuer defaults
+        config = Config(keys=ring.key_set(), issuer="https://issuer.test", store=store, clock=clock)
+        return Issuer(config)
+
+    new = ring.rotate()  # every default: activate_after 1 h, retire_after not given
+    clock.now = new.activates_at - 1  # the old key's last second of signing
+    old_issuer = issuer()
+    assert old_issuer.key.kid != new.kid
+    pair = old_issuer.issue("alice")
+    expires = clock.now + old_issuer.refresh_ttl
+
+    # The old key stays published, and its refresh token renews, up to its own expiry.
+    clock.now = expires - 1
+    assert old_issuer.refresh_ttl == 14 * 86400
+    assert old_issuer.key.kid in kids(ring, clock.now)
+    renewed = issuer().refresh(pair.refresh_token)
+    assert issuer().verifier.verify(renewed.access_token).header["kid"] == new.kid
+    # Only after every token it signed has expired does the old key go.
+    retires_at = {e.kid: e.retires_at for e in ring.entries(clock.now)}[old_issuer.key.kid]
+    assert retires_at == new.activates_at + DEFAULT_MAX_TOKEN_LIFETIME >= expires
+    assert kids(ring, retires_at) == [new.kid]
+
+
+def test_a_retire_after_below_the_longest_lifetime_is_refused(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    ring = KeyRing.load(tmp_path / "ring", clock=clock)
+    first = ring.rotate()
+    before = sorted(p.name for p in ring.directory.iterdir())
+    with pytest.raises(ConfigurationError) as refused:
+        ring.rotate(retire_after=86400)
+    message = str(refused.value)
+    assert "86400 s" in message
+    assert "1209600 s" in message
+    assert "max_token_lifetime" in message
+    assert "retire_after=1209600 or more" in message
+    assert "\n" not in message
+    assert sorted(p.name for p in ring.directory.iterdir()) == before  # nothing written
+    assert ring.entries()[-1].retires_at is None
+    with pytest.raises(ConfigurationError, match="finite"):
+        ring.rotate(retire_after=math.inf)
+    # Longer is allowed; a ring told its tokens live less may retire sooner.
+    ring.rotate(retire_after=30 * 86400)
+    assert ring.entries()[0].kid == first.kid
+    short = KeyRing.load(tmp_path / "short", clock=clock, max_token_lifetime=RETIRE)
+    short.rotate()
+    short.rotate(activate_after=0)
+    assert short.entries()[0].retires_at == clock.now + RETIRE
+    with pytest.raises(ConfigurationError, match="shorter than the longest token lifetime"):
+        short.rotate(retire_after=RETIRE - 1)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, math.nan, math.inf])
+def test_max_token_lifetime_must_be_positive(tmp_path: Path, bad: float) -> None:
+    with pytest.raises(ConfigurationError, match="max_token_lifetime"):
+        KeyRing(tmp_path, max_token_lifetime=bad)
+    with pytest.raises(ConfigurationError, match="max_token_lifetime"):
+        KeyRing.load(tmp_path, max_token_lifetime=bad)

@@ -139,7 +139,7 @@ def test_metadata_cannot_override_issuer(keys: KeySet) -> None:
 
 def test_a_ring_is_published_live(tmp_path: Path) -> None:
     now = [T0]
-    ring = KeyRing(tmp_path / "ring", clock=lambda: now[0])
+    ring = KeyRing(tmp_path / "ring", clock=lambda: now[0], max_token_lifetime=600)
     first = ring.rotate(kid="k1")
     publisher = JWKSPublisher(ring)
     assert [k["kid"] for k in publisher.jwks().json()["keys"]] == [first.kid]
