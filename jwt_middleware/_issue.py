@@ -35,15 +35,19 @@ from typing import Any
 from ._claims import ACCESS_TYP, REFRESH, REFRESH_TYP
 from ._config import Config
 from ._encode import encode
-from ._errors import ConfigurationError, RevokedTokenError, ServiceUnavailableError
+from ._errors import ConfigurationError, RevokedTokenError
 from ._principal import Principal
-from ._revocation import FAMILY_CLAIM
+from ._revocation import FAMILY_CLAIM, store_unavailable
 from ._verify import Verifier
 from .stores import RotateOutcome, Store, StoreError
 
 __all__ = ["Issuer", "TokenPair"]
 
-_REGISTERED = frozenset({"iss", "sub", "aud", "iat", "nbf", "exp", "jti", FAMILY_CLAIM, "fresh"})
+# ``typ`` and ``token_use`` are kind markers: a custom one would contradict the header
+# ``typ`` and make the verifier refuse the token (no marker overrides another).
+_REGISTERED = frozenset(
+    {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", FAMILY_CLAIM, "fresh", "typ", "token_use"}
+)
 
 
 @dataclass(frozen=True)
@@ -197,8 +201,8 @@ class Issuer:
         family, jti = _new_id(), _new_id()
         try:
             self.store.start_family(family, jti, self._clock() + self.refresh_ttl)
-        except StoreError:
-            raise ServiceUnavailableError() from None
+        except StoreError as exc:
+            raise store_unavailable(exc) from None
         return self._pair(
             subject, roles, scopes, claims, fresh=True, family=family, refresh_jti=jti
         )
@@ -215,8 +219,8 @@ class Issuer:
         family, jti = _new_id(), _new_id()
         try:
             await self.store.astart_family(family, jti, self._clock() + self.refresh_ttl)
-        except StoreError:
-            raise ServiceUnavailableError() from None
+        except StoreError as exc:
+            raise store_unavailable(exc) from None
         return self._pair(
             subject, roles, scopes, claims, fresh=True, family=family, refresh_jti=jti
         )
@@ -258,8 +262,8 @@ class Issuer:
         family, jti, next_jti, expires, now = self._rotation(principal)
         try:
             outcome = self.store.rotate(family, jti, next_jti, expires, now, self.refresh_grace)
-        except StoreError:
-            raise ServiceUnavailableError() from None
+        except StoreError as exc:
+            raise store_unavailable(exc) from None
         return self._after(principal, outcome, family, next_jti)
 
     async def arefresh(self, refresh_token: str) -> TokenPair:
@@ -270,8 +274,8 @@ class Issuer:
             outcome = await self.store.arotate(
                 family, jti, next_jti, expires, now, self.refresh_grace
             )
-        except StoreError:
-            raise ServiceUnavailableError() from None
+        except StoreError as exc:
+            raise store_unavailable(exc) from None
         return self._after(principal, outcome, family, next_jti)
 
     # --- revocation ------------------------------------------------------------------
@@ -319,8 +323,8 @@ class Issuer:
                 self.store.revoke_token(jti, exp)
             for family in families:
                 self.store.revoke_family(family, until)
-        except StoreError:
-            raise ServiceUnavailableError() from None
+        except StoreError as exc:
+            raise store_unavailable(exc) from None
 
     async def alogout(self, principal: Principal | None, refresh_token: str | None = None) -> None:
         """Async form of :meth:`logout`."""
@@ -332,21 +336,21 @@ class Issuer:
                 await self.store.arevoke_token(jti, exp)
             for family in families:
                 await self.store.arevoke_family(family, until)
-        except StoreError:
-            raise ServiceUnavailableError() from None
+        except StoreError as exc:
+            raise store_unavailable(exc) from None
 
     def revoke_subject(self, subject: str) -> None:
         """Revoke every token of ``subject`` issued before the current second."""
         now = self._clock()
         try:
             self.store.revoke_subject(str(subject), now, now + self.refresh_ttl)
-        except StoreError:
-            raise ServiceUnavailableError() from None
+        except StoreError as exc:
+            raise store_unavailable(exc) from None
 
     async def arevoke_subject(self, subject: str) -> None:
         """Async form of :meth:`revoke_subject`."""
         now = self._clock()
         try:
             await self.store.arevoke_subject(str(subject), now, now + self.refresh_ttl)
-        except StoreError:
-            raise ServiceUnavailableError() from None
+        except StoreError as exc:
+            raise store_unavailable(exc) from None

@@ -17,7 +17,7 @@ from ._errors import RevokedTokenError, ServiceUnavailableError
 from ._principal import Principal
 from .stores import Store, StoreError
 
-__all__ = ["FAMILY_CLAIM", "StoreRevocation"]
+__all__ = ["FAMILY_CLAIM", "StoreRevocation", "store_unavailable"]
 
 logger = logging.getLogger("jwt_middleware")
 
@@ -28,6 +28,13 @@ FAMILY_CLAIM = "fam"
 def _family(principal: Principal) -> str | None:
     family = principal.claims.get(FAMILY_CLAIM)
     return family if isinstance(family, str) else None
+
+
+def store_unavailable(exc: StoreError) -> ServiceUnavailableError:
+    """The 503 for a store failure; ``Retry-After`` is the store's own hint when
+    it has one (an open circuit breaker's seconds left), else 5 s."""
+    hint = exc.retry_after
+    return ServiceUnavailableError(retry_after=max(1, hint) if hint is not None else 5)
 
 
 class StoreRevocation:
@@ -45,7 +52,7 @@ class StoreRevocation:
             logger.warning("revocation store unavailable (%s); token accepted (fail open)", exc)
             return
         logger.warning("revocation store unavailable (%s); request refused (fail closed)", exc)
-        raise ServiceUnavailableError() from None
+        raise store_unavailable(exc) from None
 
     def check(self, principal: Principal) -> None:
         try:

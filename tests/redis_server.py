@@ -1,7 +1,12 @@
 """A private redis-server for tests: free 127.0.0.1 port, temporary directory.
 
 It never touches a shared instance (6379) and never flushes what it did not
-create. Without the binary the tests skip with a reason, except when
+create. By default it persists nothing (``--save "" --appendonly no``); extra
+arguments (``RedisServer("--appendonly", "yes")``) come after the defaults and
+so override them. ``freeze()``/``thaw()`` stop and continue the process
+(``SIGSTOP``/``SIGCONT``), as a stalled host would.
+
+Without the binary the tests skip with a reason, except when
 ``JWT_MIDDLEWARE_REQUIRE_REDIS=1`` (set by CI), which turns the skip into a
 failure.
 """
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -47,8 +53,9 @@ def _ping(port: int) -> bool:
 class RedisServer:
     """One redis-server process that a test may stop and start again (same port)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra_args: str) -> None:
         self.binary = redis_binary()
+        self.extra_args = extra_args
         self.port = free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="jwtmw-redis-")
         self.process: subprocess.Popen[bytes] | None = None
@@ -63,7 +70,7 @@ class RedisServer:
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self._dir.name, "--logfile", str(log),
-             "--protected-mode", "yes"],
+             "--protected-mode", "yes", *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
@@ -72,6 +79,18 @@ class RedisServer:
                 raise RuntimeError(f"redis-server did not start: {log.read_text()[-2000:]}")
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=0.02)
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("redis-server is not running")
+        return self.process.pid
+
+    def freeze(self) -> None:
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -6,7 +6,12 @@ Pick one by URL with :func:`store_from_url`:
 * ``sqlite:///path/to/file.db``: :class:`~jwt_middleware.stores.sqlite.SQLiteStore`
   (the embedded default: one machine, survives restarts);
 * ``redis://host:port/db``, ``rediss://...``, ``unix:///path.sock``:
-  :class:`~jwt_middleware.stores.redis.RedisStore` (needs ``jwt-middleware[redis]``).
+  :class:`~jwt_middleware.stores.redis.RedisStore` (needs ``jwt-middleware[redis]``
+  and a Redis that persists: ``appendonly yes``).
+
+Every store answers ``ping()`` / ``await aping()`` (readiness: :class:`StoreError`
+when it cannot be reached). ``docs/stores.md`` covers durability, the SQLite
+connection pool, Redis timeouts and its circuit breaker.
 """
 
 from __future__ import annotations

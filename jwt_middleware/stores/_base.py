@@ -12,6 +12,11 @@ same meaning; one contract test suite runs against all of them. A backend
 that cannot be reached raises :class:`StoreError`; the verifier turns
 that into 503 (fail closed) unless configured otherwise.
 
+:meth:`Store.ping` (and :meth:`Store.aping`) is for readiness probes: it
+returns when the store can be reached and raises :class:`StoreError` when it
+cannot. The default asks a look-up that matches nothing, so a custom backend
+answers truthfully without writing one.
+
 Times are seconds since the epoch. Watermarks have a one-second
 granularity, like ``iat``: a token is revoked when its ``iat`` is *before*
 the (whole) second of the subject's revocation.
@@ -20,13 +25,22 @@ the (whole) second of the subject's revocation.
 from __future__ import annotations
 
 import enum
+import time
 from abc import ABC, abstractmethod
 
 __all__ = ["RotateOutcome", "Store", "StoreError"]
 
 
 class StoreError(Exception):
-    """The store could not be reached or failed. The message never holds a token."""
+    """The store could not be reached or failed. The message never holds a token.
+
+    ``retry_after`` is the number of seconds after which asking again makes sense,
+    when the store knows it (a Redis store's open circuit breaker), else ``None``.
+    """
+
+    def __init__(self, message: str = "", *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RotateOutcome(enum.Enum):
@@ -99,6 +113,10 @@ class Store(ABC):
     def purge(self, now: float) -> int:
         """Drop what has expired; returns how many records went."""
 
+    def ping(self) -> None:
+        """Return if the store can be reached; raise :class:`StoreError` if not."""
+        self.is_revoked(None, None, None, None, time.time())
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
@@ -139,6 +157,9 @@ class Store(ABC):
 
     async def apurge(self, now: float) -> int:
         return self.purge(now)
+
+    async def aping(self) -> None:
+        await self.ais_revoked(None, None, None, None, time.time())
 
     async def aclose(self) -> None:
         self.close()

@@ -103,6 +103,9 @@ class MemoryStore(Store):
                 return True
         return False
 
+    def ping(self) -> None:
+        """Always reachable."""
+
     def purge(self, now: float) -> int:
         with self._lock:
             gone = [k for k, v in self._tokens.items() if v <= now]

@@ -7,6 +7,30 @@ URLs: ``redis://``, ``rediss://`` (TLS) and ``unix://`` sockets.
 
 A connection failure raises :class:`StoreError` (never a redis exception),
 which the verifier turns into 503 unless configured to fail open.
+
+**Persistence.** Revocations live only in Redis: a server that persists
+nothing forgets every logout and every refresh family when it restarts. Run
+it with ``appendonly yes`` (``appendfsync everysec`` loses at most about a
+second of writes on a power cut, ``always`` nothing, ``no`` what the OS had
+not flushed; a crash of Redis alone loses nothing acknowledged); RDB
+snapshots alone lose everything since the last one. On its first answer the
+store asks ``CONFIG GET appendonly`` and ``CONFIG GET save`` and logs one
+warning (logger ``jwt_middleware.stores.redis``) if the server keeps
+nothing; where ``CONFIG`` is refused (managed Redis) it says nothing.
+
+**Timeouts.** ``socket_timeout`` (waiting for an answer) and
+``socket_connect_timeout`` (opening a connection) default to ``timeout``
+(2 s). The URL may set them too, and then wins, as in redis-py:
+``redis://host:6379/0?socket_timeout=0.5&socket_connect_timeout=1``.
+
+**Circuit breaker.** After ``breaker_failures`` (3) failures to reach the
+server in a row, calls fail at once with :class:`StoreError` (503 at the
+verifier) for ``breaker_open_for`` (3) seconds, without touching the network;
+then one call probes and an answer closes the breaker. A frozen server then
+costs a few requests a socket timeout each, not every request.
+``breaker_failures=0`` turns it off. Both can be URL options too
+(``?breaker_failures=5&breaker_open_for=2``); they are removed from the URL
+before redis-py sees it.
 """
 
 from __future__ import annotations
@@ -15,15 +39,24 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import redis
 import redis.asyncio
 
 from ._base import RotateOutcome, Store, StoreError, watermark_revokes
+from ._breaker import Breaker
+from ._persistence import PersistenceCheck
 
 __all__ = ["RedisStore"]
 
 T = TypeVar("T")
+
+#: Failures to reach the server that count for the breaker; any other error is an answer.
+_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
+
+#: URL query options that are ours, not redis-py's.
+_BREAKER_OPTIONS = {"breaker_failures": int, "breaker_open_for": float}
 
 # KEYS: family hash, family-revoked flag. ARGV: jti, next_jti, now, grace, ttl_ms
 _ROTATE = """
@@ -62,52 +95,158 @@ return 1
 """
 
 
+def _failed(exc: redis.RedisError) -> StoreError:
+    return StoreError(f"the Redis store failed: {type(exc).__name__}")
+
+
+def _split_breaker_options(url: str) -> tuple[str, dict[str, float]]:
+    """The URL without our ``breaker_*`` query options, and their values."""
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url, {}
+    kept: list[str] = []
+    ours: dict[str, float] = {}
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        parse = _BREAKER_OPTIONS.get(unquote(name))
+        if parse is None:
+            kept.append(pair)
+            continue
+        try:
+            ours[unquote(name)] = parse(unquote(value))
+        except ValueError:
+            raise StoreError(f"the Redis URL option {unquote(name)} is not a number") from None
+    return (f"{base}?{'&'.join(kept)}" if kept else base), ours
+
+
+def _check_seconds(name: str, value: object) -> None:
+    if not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise StoreError(f"the Redis store's {name} must be a positive number of seconds")
+
+
 def _ttl_ms(expires_at: float, now: float | None = None) -> int:
     left = expires_at - (time.time() if now is None else now)
     return max(1000, math.ceil(left * 1000))
 
 
 class RedisStore(Store):
-    """Redis-backed store; ``url`` as accepted by ``redis.Redis.from_url``."""
+    """Redis-backed store; ``url`` as accepted by ``redis.Redis.from_url``.
 
-    def __init__(self, url: str, *, prefix: str = "jwtmw:", timeout: float = 2.0) -> None:
+    ``timeout`` is the default of both ``socket_timeout`` and
+    ``socket_connect_timeout`` (seconds); URL query options win over keywords.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "jwtmw:",
+        timeout: float = 2.0,
+        socket_timeout: float | None = None,
+        socket_connect_timeout: float | None = None,
+        breaker_failures: int = 3,
+        breaker_open_for: float = 3.0,
+    ) -> None:
         self.url = url
         self.prefix = prefix
-        self._timeout = timeout
+        url, ours = _split_breaker_options(url)
         options: dict[str, Any] = {
-            "socket_timeout": timeout,
-            "socket_connect_timeout": timeout,
+            "socket_timeout": timeout if socket_timeout is None else socket_timeout,
+            "socket_connect_timeout": (
+                timeout if socket_connect_timeout is None else socket_connect_timeout
+            ),
             "decode_responses": True,
         }
+        for name in ("socket_timeout", "socket_connect_timeout"):
+            _check_seconds(name, options[name])
         try:
             self._sync = redis.Redis.from_url(url, **options)
             self._async = redis.asyncio.Redis.from_url(url, **options)
+            for pool in (self._sync.connection_pool, self._async.connection_pool):
+                pool.connection_class(**pool.connection_kwargs)  # unknown options: now, not later
         except ValueError:
             raise StoreError("the Redis URL is not valid") from None
+        except TypeError:
+            raise StoreError("the Redis URL has a query option redis-py does not know") from None
+        self._breaker = Breaker(
+            int(ours.get("breaker_failures", breaker_failures)),
+            float(ours.get("breaker_open_for", breaker_open_for)),
+        )
+        effective = self._sync.connection_pool.connection_kwargs
+        for name in ("socket_timeout", "socket_connect_timeout"):
+            _check_seconds(name, effective.get(name))
+        #: Seconds to wait for an answer (from the URL or the keywords).
+        self.socket_timeout: float | None = effective.get("socket_timeout")
+        #: Seconds to wait for a new connection.
+        self.socket_connect_timeout: float | None = effective.get("socket_connect_timeout")
         self._rotate = self._sync.register_script(_ROTATE)
         self._arotate = self._async.register_script(_ROTATE)
         self._watermark = self._sync.register_script(_WATERMARK)
         self._awatermark = self._async.register_script(_WATERMARK)
+        self._persistence = PersistenceCheck()
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self.prefix!r})"
 
+    @property
+    def breaker_failures(self) -> int:
+        return self._breaker.failures
+
+    @property
+    def breaker_open_for(self) -> float:
+        return self._breaker.open_for
+
     def _k(self, kind: str, name: str) -> str:
         return f"{self.prefix}{kind}:{name}"
 
-    @staticmethod
-    def _call(work: Callable[[], T]) -> T:
-        try:
-            return work()
-        except redis.RedisError as exc:
-            raise StoreError(f"the Redis store failed: {type(exc).__name__}") from None
+    # --- every call: breaker, first-answer persistence check, error mapping -------
 
-    @staticmethod
-    async def _acall(work: Callable[[], Awaitable[T]]) -> T:
+    def _call(self, work: Callable[[], T]) -> T:
+        breaker = self._breaker
+        probe = breaker.tripped and breaker.admit()
         try:
-            return await work()
+            if self._persistence.pending:
+                self._persistence.run(self._sync)
+            result = work()
+        except _UNREACHABLE as exc:
+            breaker.failed(probe)
+            raise _failed(exc) from None
         except redis.RedisError as exc:
-            raise StoreError(f"the Redis store failed: {type(exc).__name__}") from None
+            breaker.succeeded()
+            raise _failed(exc) from None
+        except BaseException:
+            breaker.abandoned(probe)
+            raise
+        if probe or breaker.count:
+            breaker.succeeded()
+        return result
+
+    async def _acall(self, work: Callable[[], Awaitable[T]]) -> T:
+        breaker = self._breaker
+        probe = breaker.tripped and breaker.admit()
+        try:
+            if self._persistence.pending:
+                await self._persistence.arun(self._async)
+            result = await work()
+        except _UNREACHABLE as exc:
+            breaker.failed(probe)
+            raise _failed(exc) from None
+        except redis.RedisError as exc:
+            breaker.succeeded()
+            raise _failed(exc) from None
+        except BaseException:
+            breaker.abandoned(probe)
+            raise
+        if probe or breaker.count:
+            breaker.succeeded()
+        return result
+
+    def ping(self) -> None:
+        """``PING`` through the breaker; :class:`StoreError` if there is no answer."""
+        self._call(self._sync.ping)
+
+    async def aping(self) -> None:
+        await self._acall(self._async.ping)
 
     # --- sync -------------------------------------------------------------------
 

@@ -2,19 +2,31 @@
 
 Survives a restart and ``kill -9``: every change is committed before the
 call returns, in WAL mode with ``synchronous=FULL``. Safe with several
-threads (one connection per thread) and several processes on one machine
-(WAL readers never block the writer; writers wait up to ``busy_timeout``).
-Rotation runs in a ``BEGIN IMMEDIATE`` transaction, so two concurrent
-refreshes of one token cannot both win. The async methods run the same
-code in a worker thread, so the event loop never blocks on the disk.
+threads and several processes on one machine (WAL readers never block the
+writer; writers wait up to ``busy_timeout``). Rotation runs in a
+``BEGIN IMMEDIATE`` transaction, so two concurrent refreshes of one token
+cannot both win. The async methods run the same code in a worker thread, so
+the event loop never blocks on the disk.
+
+Connections come from a small bounded pool, not one per thread: a call
+borrows a connection and gives it back when it returns. At most
+``pool_size`` connections (default 8, about two file descriptors each) are
+ever open, however many threads come and go; when all are borrowed, a call
+waits for one (up to ``busy_timeout``, then :class:`StoreError`). SQLite lets
+one writer in at a time anyway, and a read holds its connection for some
+microseconds. A forked child never uses a connection inherited from its
+parent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -47,38 +59,125 @@ SELECT
 class SQLiteStore(Store):
     """A SQLite file shared by the threads and processes of one machine."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+    #: Connections open at most, when ``pool_size`` is not given.
+    DEFAULT_POOL_SIZE = 8
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> None:
         self.path = os.fspath(path)
         if self.path in ("", ":memory:"):
             raise StoreError("SQLiteStore needs a file path (use memory:// for a memory store)")
+        if pool_size < 1:
+            raise StoreError("SQLiteStore pool_size must be at least 1")
+        self.pool_size = pool_size
         self._timeout = busy_timeout
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._available = threading.Condition(self._lock)
+        self._idle: list[sqlite3.Connection] = []
+        self._open = 0  # connections open now, idle or borrowed; at most pool_size
+        self._waiting = 0  # calls waiting for a connection
+        self._generation = 0  # bumped by close(): borrowed connections are not taken back
+        self._inherited: list[sqlite3.Connection] = []  # a parent's, after fork: never used
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=functools.partial(_after_fork, weakref.ref(self)))
         self._run(lambda db: db.executescript(_SCHEMA))
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
 
-    def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(
-                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-            )
+    # --- the pool -----------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
-            self._local.db = db
-            with self._lock:
-                self._all.append(db)
+        except BaseException:
+            db.close()
+            raise
         return db
+
+    def _acquire(self) -> tuple[sqlite3.Connection, int]:
+        """An idle connection, a new one while the pool has room, else wait for one."""
+        deadline: float | None = None
+        with self._lock:  # the condition's own lock: wait/notify only when needed
+            while True:
+                if self._idle:
+                    return self._idle.pop(), self._generation
+                if self._open < self.pool_size:
+                    self._open += 1
+                    generation = self._generation
+                    break
+                if deadline is None:
+                    deadline = time.monotonic() + self._timeout
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StoreError("the SQLite store is busy: no connection became free")
+                self._waiting += 1
+                try:
+                    self._available.wait(left)
+                finally:
+                    self._waiting -= 1
+        try:
+            return self._connect(), generation
+        except BaseException:
+            self._gone()
+            raise
+
+    def _release(self, db: sqlite3.Connection, generation: int) -> None:
+        """Back to the pool if it is clean and current, else closed."""
+        with self._lock:
+            if generation == self._generation and not db.in_transaction:
+                self._idle.append(db)
+                if self._waiting:
+                    self._available.notify()
+                return
+        db.close()
+        self._gone()
+
+    def _discard(self, db: sqlite3.Connection) -> None:
+        db.close()
+        self._gone()
+
+    def _gone(self) -> None:
+        with self._lock:
+            self._open -= 1
+            if self._waiting:
+                self._available.notify()
+
+    def _forked(self) -> None:
+        """In a forked child: the parent's connections must not be used (nor closed)."""
+        self._lock = threading.Lock()
+        self._available = threading.Condition(self._lock)
+        self._inherited.extend(self._idle)
+        self._idle = []
+        self._open = 0
+        self._waiting = 0
+        self._generation += 1
 
     def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
-            return work(self._connection())
+            db, generation = self._acquire()
         except sqlite3.Error as exc:
             raise StoreError(f"the SQLite store failed: {type(exc).__name__}") from None
+        try:
+            result = work(db)
+        except sqlite3.Error as exc:
+            self._discard(db)
+            raise StoreError(f"the SQLite store failed: {type(exc).__name__}") from None
+        except BaseException:
+            self._discard(db)
+            raise
+        self._release(db, generation)
+        return result
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def run(db: sqlite3.Connection) -> T:
@@ -195,12 +294,21 @@ class SQLiteStore(Store):
 
         return self._transaction(work)
 
+    def ping(self) -> None:
+        self._run(lambda db: db.execute("SELECT 1").fetchone())
+
     def close(self) -> None:
+        """Close the idle connections; borrowed ones close when they come back.
+
+        The store stays usable: the next call opens a fresh connection.
+        """
         with self._lock:
-            for db in self._all:
-                db.close()
-            self._all.clear()
-        self._local = threading.local()
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+            self._generation += 1
+            self._available.notify_all()
+        for db in idle:
+            db.close()
 
     # --- async: the same code in a worker thread -------------------------------
 
@@ -239,3 +347,12 @@ class SQLiteStore(Store):
 
     async def apurge(self, now: float) -> int:
         return await asyncio.to_thread(self.purge, now)
+
+    async def aping(self) -> None:
+        await asyncio.to_thread(self.ping)
+
+
+def _after_fork(ref: weakref.ref[SQLiteStore]) -> None:
+    store = ref()
+    if store is not None:
+        store._forked()

@@ -180,3 +180,49 @@ def test_store_url_from_the_environment(tmp_path: Path) -> None:
     assert isinstance(config.store, SQLiteStore)
     assert config.store_failure == "open"
     assert os.path.exists(tmp_path / "env.db")
+
+
+def test_ping_raises_store_error_when_redis_is_down(private_redis: RedisServer) -> None:
+    store = RedisStore(private_redis.url, timeout=0.5)
+    store.ping()
+    private_redis.stop()
+    with pytest.raises(StoreError):
+        store.ping()
+
+    async def aping() -> None:
+        try:
+            await store.aping()
+        finally:
+            await store.aclose()
+
+    with pytest.raises(StoreError):
+        asyncio.run(aping())
+    store.close()
+
+
+def test_ping_raises_store_error_when_the_sqlite_file_cannot_be_opened(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "t.db")
+    store.ping()
+    store.close()  # no connection left open
+    for name in ("t.db", "t.db-wal", "t.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    (tmp_path / "t.db").mkdir()  # a directory where the database was
+    with pytest.raises(StoreError):
+        store.ping()
+    with pytest.raises(StoreError):
+        asyncio.run(store.aping())
+
+
+def test_the_default_ping_is_a_look_up_and_reports_its_failure() -> None:
+    class Unreachable(MemoryStore):
+        ping = Store.ping
+        aping = Store.aping
+
+        def is_revoked(self, *args: object) -> bool:
+            raise StoreError("unreachable")
+
+    with pytest.raises(StoreError, match="unreachable"):
+        Unreachable().ping()
+    with pytest.raises(StoreError, match="unreachable"):
+        asyncio.run(Unreachable().aping())
+    MemoryStore().ping()

@@ -136,3 +136,14 @@ def test_concurrent_threaded_rotations_exactly_one_wins(run: Runner) -> None:
                                  RotateOutcome.REVOKED}
 
     run(body)
+
+
+def test_ping_answers_and_changes_nothing(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        assert await ops("ping") is None
+        await ops("revoke_token", "jti-1", LATER)
+        assert await ops("ping") is None
+        assert await ops("is_revoked", "jti-1", None, None, None, NOW) is True
+        assert await ops("is_revoked", None, None, None, None, NOW) is False
+
+    run(body)
