@@ -14,7 +14,7 @@ from jwt_middleware import (
     UnknownKeyError,
     Verifier,
 )
-from jwt_middleware.jwks import JWKSClient, KeySourceUnavailableError
+from jwt_middleware.jwks import JWKSClient, KeyNotYetAvailableError, KeySourceUnavailableError
 
 from .conftest import FakeClock, Keys, make_client, token, token_without_kid
 from .server import JWKSServer
@@ -60,8 +60,13 @@ def test_a_flood_of_unknown_kids_costs_one_fetch_per_cooldown(
     counts = []
     for window in range(4):  # 4 cooldown windows, 250 random kids spread over each
         for i in range(250):
-            with pytest.raises(UnknownKeyError):
-                client.resolve(f"random-{window}-{i}")
+            if i == 0:  # the window's refetch, made for this kid, proves it unknown
+                with pytest.raises(UnknownKeyError):
+                    client.resolve(f"random-{window}-{i}")
+            else:  # no refetch allowed yet: maybe a key published since, so 503
+                with pytest.raises(KeyNotYetAvailableError) as info:
+                    client.resolve(f"random-{window}-{i}")
+                assert 1 <= info.value.retry_after <= 30
             if i % 50 == 49:
                 clock.advance(5.9)  # 5 steps of 5.9 s = 29.5 s: still inside the window
         counts.append(client.fetch_count)
@@ -72,7 +77,7 @@ def test_a_flood_of_unknown_kids_costs_one_fetch_per_cooldown(
     assert client.resolve("es-1") is not None  # the good key never stopped working
 
 
-def test_unknown_kid_then_rotation_within_cooldown_waits_for_the_window(
+def test_unknown_kid_then_rotation_within_cooldown_is_503_until_the_window_ends(
     server: JWKSServer, clock: FakeClock, keys: Keys
 ) -> None:
     client = make_client(server, clock, cooldown=30)
@@ -81,11 +86,41 @@ def test_unknown_kid_then_rotation_within_cooldown_waits_for_the_window(
         client.resolve("es-2")  # refetch: not there yet
     server.publish([keys.es1, keys.es2])
     clock.advance(29)
-    with pytest.raises(UnknownKeyError):
-        client.resolve("es-2")  # still in the cooldown
+    with pytest.raises(KeyNotYetAvailableError) as info:
+        client.resolve("es-2")  # still in the cooldown: 503, never 401
+    assert info.value.status == 503
+    assert info.value.retry_after == 1
+    assert ("retry-after", "1") in info.value.headers()
     clock.advance(1)
     assert client.resolve("es-2").kid == "es-2"
     assert client.fetch_count == 3
+
+
+@pytest.mark.parametrize(("elapsed", "left"), [(0, 30), (0.2, 30), (12.5, 18), (29.9, 1)])
+def test_retry_after_is_the_cooldown_left_rounded_up(
+    server: JWKSServer, clock: FakeClock, elapsed: float, left: int
+) -> None:
+    client = make_client(server, clock, cooldown=30)
+    client.resolve("es-1")
+    with pytest.raises(UnknownKeyError):
+        client.resolve("forged-1")
+    clock.advance(elapsed)
+    with pytest.raises(KeyNotYetAvailableError) as info:
+        client.resolve("forged-2")
+    assert info.value.retry_after == left
+    assert info.value.reason == "key_refetch_cooldown"
+    assert "forged" not in info.value.description  # the kid is not echoed
+
+
+def test_cooldown_zero_refetches_for_every_unknown_kid(
+    server: JWKSServer, clock: FakeClock
+) -> None:
+    client = make_client(server, clock, cooldown=0)
+    client.resolve("es-1")
+    for i in range(3):
+        with pytest.raises(UnknownKeyError):
+            client.resolve(f"forged-{i}")
+    assert client.fetch_count == 4 == server.count()
 
 
 @pytest.mark.parametrize("outage", ["error", "drop"])
@@ -299,7 +334,8 @@ def test_unusable_keys_are_skipped(server: JWKSServer, clock: FakeClock, keys: K
             {**keys.other.public_jwk(), "kid": "es-1"},  # duplicate kid: the first one wins
         ]
     }
-    client = make_client(server, clock, algorithms=["ES256", "RS256", "PS256"])
+    # cooldown=0: each unknown kid refetches, so each is proven unknown (401), not "not yet" (503)
+    client = make_client(server, clock, algorithms=["ES256", "RS256", "PS256"], cooldown=0)
     assert client.resolve("es-1").kid == "es-1"
     assert client.resolve("es-1").public_jwk()["x"] == keys.es1.public_jwk()["x"]
     for kid in ("es-2", "es-3", "hs", "rs-1", "bad", "p384"):
@@ -318,6 +354,10 @@ def test_unusable_keys_are_skipped(server: JWKSServer, clock: FakeClock, keys: K
         ({"algorithms": ["ES256"], "min_ttl": 100, "max_ttl": 50}, "max_ttl"),
         ({"algorithms": ["ES256"], "default_ttl": 10}, "default_ttl"),
         ({"algorithms": ["ES256"], "cooldown": -1}, "cooldown"),
+        ({"algorithms": ["ES256"], "cooldown": 86401}, "cooldown"),
+        ({"algorithms": ["ES256"], "cooldown": "30"}, "cooldown"),
+        ({"algorithms": ["ES256"], "cooldown": True}, "cooldown"),
+        ({"algorithms": ["ES256"], "cooldown": float("nan")}, "cooldown"),
     ],
 )
 def test_bad_settings_fail_at_start_up(kwargs: dict[str, object], message: str) -> None:
