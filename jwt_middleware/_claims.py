@@ -16,7 +16,11 @@ preset        roles from                                   scopes from
 
 A path is a claim name, or dotted names into nested objects; a name that
 itself contains dots (``https://example.com/roles``) is found as a whole
-first. A value may be a list of strings or one space-delimited string.
+first. A value may be a list of strings or one space-delimited string; a
+present value of any other shape, ``null`` included, makes the token invalid.
+
+The kind of a token is read from every marker it carries (see
+:func:`token_kinds`); no marker overrides another.
 """
 
 from __future__ import annotations
@@ -61,30 +65,40 @@ def _values(value: Any) -> frozenset[str]:
         return frozenset(value)
     if type(value) is str:
         return frozenset(value.split())
+    # ``null`` included: a present claim of the wrong shape is never "no roles".
     raise InvalidClaimError("a roles or scopes claim must be a list or a string")
 
 
+#: Stands for "no such claim", so that a claim that is present and ``null`` is not.
+_ABSENT: Any = object()
+
+
 def _lookup(claims: Mapping[str, Any], path: str, parts: tuple[str, ...]) -> Any:
+    """The value at ``path``, or :data:`_ABSENT` when the path leads nowhere."""
     if path in claims:
         return claims[path]
     node: Any = claims
     for part in parts:
         if type(node) is not dict or part not in node:
-            return None
+            return _ABSENT
         node = node[part]
     return node
 
 
 def extractor(paths: tuple[str, ...]) -> Extractor:
-    """Compile claim paths into one function from claims to a set of names."""
+    """Compile claim paths into one function from claims to a set of names.
+
+    An absent claim (or a dotted path that leads nowhere) gives no names; a
+    present one must be a list of strings or a string, ``null`` included.
+    """
     if not paths:
         return lambda claims: _EMPTY
     if len(paths) == 1 and "." not in paths[0]:
         (name,) = paths
 
         def single(claims: Mapping[str, Any]) -> frozenset[str]:
-            value = claims.get(name)
-            return _EMPTY if value is None else _values(value)
+            value = claims.get(name, _ABSENT)
+            return _EMPTY if value is _ABSENT else _values(value)
 
         return single
     if not any("." in p for p in paths):
@@ -93,8 +107,8 @@ def extractor(paths: tuple[str, ...]) -> Extractor:
         def flat(claims: Mapping[str, Any]) -> frozenset[str]:
             found: frozenset[str] = _EMPTY
             for name in names:
-                value = claims.get(name)
-                if value is not None:
+                value = claims.get(name, _ABSENT)
+                if value is not _ABSENT:
                     found = found | _values(value) if found else _values(value)
             return found
 
@@ -105,7 +119,7 @@ def extractor(paths: tuple[str, ...]) -> Extractor:
         found: frozenset[str] = _EMPTY
         for path, parts in split:
             value = _lookup(claims, path, parts)
-            if value is not None:
+            if value is not _ABSENT:
                 found = found | _values(value)
         return found
 
@@ -114,8 +128,34 @@ def extractor(paths: tuple[str, ...]) -> Extractor:
 
 ACCESS = "access"
 REFRESH = "refresh"
+ID = "id"
+#: A token marked as something that is neither an access, a refresh nor an ID token.
+OTHER = "other"
 REFRESH_TYP = "refresh+jwt"
 ACCESS_TYP = "at+jwt"
+
+#: Header ``typ`` media types (normalized) that say what a token is. Any other
+#: value (``JWT``, ``application/jwt``, an unknown type) says nothing.
+HEADER_KINDS: Mapping[str, str] = {
+    ACCESS_TYP: ACCESS,  # RFC 9068
+    REFRESH_TYP: REFRESH,  # this package's refresh tokens
+    "logout+jwt": OTHER,  # OpenID Connect Back-Channel Logout 1.0, section 2.4
+    "secevent+jwt": OTHER,  # RFC 8417, security event tokens
+    "token-introspection+jwt": OTHER,  # RFC 9701, signed introspection responses
+}
+#: Cognito's ``token_use`` claim, lower-cased; any other string marks another kind.
+TOKEN_USE_KINDS: Mapping[str, str] = {"access": ACCESS, "refresh": REFRESH, "id": ID}
+#: Keycloak's ``typ`` claim, lower-cased (``DPoP`` is a DPoP-bound access token);
+#: any other value says nothing.
+CLAIM_TYP_KINDS: Mapping[str, str] = {
+    "bearer": ACCESS,
+    "dpop": ACCESS,
+    "refresh": REFRESH,
+    "offline": REFRESH,
+    "id": ID,
+    "serialized-id": ID,
+    "logout": OTHER,
+}
 
 
 def normalize_typ(typ: str) -> str:
@@ -125,29 +165,37 @@ def normalize_typ(typ: str) -> str:
     return typ[12:] if typ.startswith("application/") else typ
 
 
-def token_kind(header: Mapping[str, Any], claims: Mapping[str, Any]) -> str | None:
-    """What a token says it is: ``"access"``, ``"refresh"``, ``"id"`` or ``None``.
-
-    Read from the header ``typ`` (``at+jwt``, ``refresh+jwt``), Cognito's
-    ``token_use`` claim and Keycloak's ``typ`` claim.
-    """
+def header_kind(header: Mapping[str, Any]) -> str | None:
+    """What the header ``typ`` says the token is, or ``None`` when it says nothing."""
     typ = header.get("typ")
-    if type(typ) is str:
-        norm = normalize_typ(typ)
-        if norm == REFRESH_TYP:
-            return REFRESH
-        if norm == ACCESS_TYP:
-            return ACCESS
+    return HEADER_KINDS.get(normalize_typ(typ)) if type(typ) is str else None
+
+
+def claim_kinds(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    """What the claims say the token is: Cognito's ``token_use``, then Keycloak's ``typ``.
+
+    Non-string values are no marker. The result names only the fixed kinds
+    above, never a claim value.
+    """
+    found: tuple[str, ...] = ()
     use = claims.get("token_use")
     if type(use) is str:
-        return use.lower()
-    ktyp = claims.get("typ")
-    if type(ktyp) is str:
-        lowered = ktyp.lower()
-        if lowered == "bearer":
-            return ACCESS
-        if lowered in ("refresh", "offline"):
-            return REFRESH
-        if lowered == "id":
-            return "id"
-    return None
+        found = (TOKEN_USE_KINDS.get(use.lower(), OTHER),)
+    typ = claims.get("typ")
+    if type(typ) is str:
+        kind = CLAIM_TYP_KINDS.get(typ.lower())
+        if kind is not None:
+            found += (kind,)
+    return found
+
+
+def token_kinds(header: Mapping[str, Any], claims: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every kind a token is marked with, wherever the marker stands: the header
+    ``typ`` first, then the claims. Empty when nothing marks it.
+
+    No marker overrides another: a token marked as two different kinds is
+    refused wherever it is used.
+    """
+    kind = header_kind(header)
+    claimed = claim_kinds(claims)
+    return claimed if kind is None else (kind, *claimed)

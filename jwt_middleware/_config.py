@@ -41,7 +41,8 @@ class Config:
 
     Security: ``keys`` pins the algorithm of every key, and nothing in a
     token can change that. Leave ``require_exp`` on: a token without an
-    expiry is valid for ever once leaked.
+    expiry is valid for ever once leaked. ``require_subject`` off lets tokens
+    that name no user through (``Principal.subject`` is then ``None``).
     """
 
     #: The keys tokens may be signed with (a :class:`KeySet`, a :class:`Key`, or keys);
@@ -58,6 +59,9 @@ class Config:
     max_token_bytes: int = 8192
     #: Refuse tokens without ``exp``.
     require_exp: bool = True
+    #: Refuse tokens without a ``sub`` (a non-empty string), as RFC 9068 section 2.2 asks of
+    #: access tokens. Turn off only for machine tokens (client credentials) that name no one.
+    require_subject: bool = True
     #: Claims that must be present (and not null).
     required_claims: tuple[str, ...] = ()
     #: Refuse tokens whose ``iat`` is more than this many seconds ago (needs ``iat``).

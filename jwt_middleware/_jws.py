@@ -6,7 +6,8 @@ check, on attacker-controlled bytes, so it is bounded and strict:
 * base64url without padding (RFC 7515 section 2), canonical (unused
   trailing bits must be zero), no other characters;
 * JSON objects only, no duplicate member names, no ``NaN``/``Infinity``,
-  nesting bounded by the size cap (deep nesting is reported as malformed).
+  nesting at most :data:`MAX_DEPTH` levels (deeper is reported as malformed,
+  the same on every Python: 3.13's parser no longer stops at the recursion limit).
 """
 
 from __future__ import annotations
@@ -74,6 +75,22 @@ _decode = _decoder.decode
 _scan = getattr(_decoder, "scan_once")  # noqa: B009 - the C scanner, without decode()'s Python-level wrapping
 
 
+#: Objects and arrays nested deeper than this make a header or claims set malformed.
+MAX_DEPTH = 16
+
+
+def _too_deep(obj: Any) -> bool:
+    """Whether ``obj`` nests containers deeper than :data:`MAX_DEPTH` (no recursion)."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = value.values() if type(value) is dict else value
+        stack.extend((c, depth + 1) for c in children if type(c) is dict or type(c) is list)
+    return False
+
+
 def json_object(data: bytes) -> dict[str, Any]:
     """Parse a JSON object strictly. Raises :class:`MalformedTokenError`."""
     try:
@@ -89,6 +106,9 @@ def json_object(data: bytes) -> dict[str, Any]:
     except (ValueError, RecursionError, StopIteration):
         raise MalformedTokenError() from None
     if type(obj) is not dict:
+        raise MalformedTokenError()
+    # Cheap first: a document with few brackets cannot nest deeply.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(obj):
         raise MalformedTokenError()
     return obj
 

@@ -78,7 +78,8 @@ class Principal:
 
     @property
     def subject(self) -> str | None:
-        """``sub``."""
+        """``sub``: always a non-empty string for a verified token, unless the
+        configuration turned ``require_subject`` off (machine tokens)."""
         return self._claims.get("sub")
 
     @property

@@ -10,10 +10,14 @@ the signature is checked:
    never used to find a key;
 3. key chosen by ``kid`` only; the token's ``alg`` must equal the key's
    pinned algorithm; signature;
-4. claims: ``exp`` (required by default), ``nbf``, ``iat`` not in the future,
-   ``max_age``, ``iss`` exact, ``aud``, ``sub``/``jti`` are strings, required
-   claims, token kind (access vs refresh), ``typ``, custom checks;
-5. revocation, when a check is plugged in.
+4. token kind (access vs refresh vs ID, from every marker the token carries)
+   and ``typ``, first among the claims, so that a token of the wrong kind is
+   told so rather than given an audience or expiry error;
+5. claims: ``exp`` (required by default), ``nbf``, ``iat`` not in the future,
+   ``max_age``, ``iss`` exact, ``aud``, ``sub`` (required by default) and
+   ``jti`` are strings, roles and scopes well-formed, required claims, custom
+   checks;
+6. revocation, when a check is plugged in.
 
 ``verify`` and ``averify`` share every pure step; only key resolution and
 revocation differ (sync vs async).
@@ -25,7 +29,18 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._claims import ACCESS, REFRESH, extractor, normalize_typ, token_kind
+from ._claims import (
+    ACCESS,
+    ACCESS_TYP,
+    ID,
+    REFRESH,
+    REFRESH_TYP,
+    claim_kinds,
+    extractor,
+    header_kind,
+    normalize_typ,
+    token_kinds,
+)
 from ._config import Config
 from ._errors import (
     ExpiredTokenError,
@@ -55,6 +70,17 @@ logger = logging.getLogger("jwt_middleware")
 _BIG = 1e15  # seconds; bounds numeric dates and rules out inf and nan
 _MAX_KID = 256
 _KINDS = (ACCESS, REFRESH)
+# Fixed texts (never a claim value): why a token of another kind is refused.
+_NOT_ACCESS = {
+    REFRESH: "a refresh token cannot be used here",
+    ID: "an ID token cannot be used here",
+}
+_NOT_REFRESH = {
+    ACCESS: "an access token cannot be used to refresh",
+    ID: "an ID token cannot be used to refresh",
+}
+_OTHER_KIND = "this kind of token cannot be used here"
+_ONLY_REFRESH = "only a refresh token is accepted here"
 
 
 def _date(value: Any, name: str) -> Any:
@@ -83,6 +109,7 @@ class Verifier:
         "_max",
         "_max_age",
         "_require_exp",
+        "_require_sub",
         "_required",
         "_resolver",
         "_revocation",
@@ -113,6 +140,7 @@ class Verifier:
         self._clock: Callable[[], float] = config.clock
         self._leeway = float(config.leeway)
         self._require_exp = config.require_exp
+        self._require_sub = config.require_subject
         self._max_age = config.max_age
         self._issuers = _set(config.issuer)
         self._audiences = _set(config.audience)
@@ -192,9 +220,11 @@ class Verifier:
     ) -> Principal:
         self._check_signature(header, key, signing_input, signature)
         claims = json_object(b64url_decode(payload))
+        # The kind first: a refresh token on an access route is told so, not
+        # given an audience error (its aud is the issuer, by design).
+        self._check_kind(header, claims, kind)
         self._check_times(claims)
         self._check_parties(claims)
-        self._check_kind(header, claims, kind)
         if self._required or self._checks:
             self._check_required(claims)
         return make_principal(claims, header, self._roles(claims), self._scopes(claims), kind)
@@ -248,28 +278,39 @@ class Verifier:
             raise InvalidAudienceError("the token names an audience but none is configured")
         # Present means a string: ``null`` is refused like any other non-string.
         sub = claims.get("sub")
-        if type(sub) is not str and "sub" in claims:
-            raise InvalidClaimError("the sub claim must be a string")
+        if type(sub) is not str:
+            if "sub" in claims:
+                raise InvalidClaimError("the sub claim must be a string")
+            if self._require_sub:  # RFC 9068 section 2.2
+                raise MissingClaimError("the token has no subject (sub)")
+        elif not sub and self._require_sub:
+            raise MissingClaimError("the token has no subject (sub)")
         jti = claims.get("jti")
         if type(jti) is not str and "jti" in claims:
             raise InvalidClaimError("the jti claim must be a string")
 
     def _check_kind(self, header: Mapping[str, Any], claims: Mapping[str, Any], kind: str) -> None:
         typ = header.get("typ")
-        if (typ is None or typ == "JWT") and "token_use" not in claims and "typ" not in claims:
-            found = None  # the common case: nothing marks the token's kind
-        else:
-            found = token_kind(header, claims)
         if kind == ACCESS:
-            if found is not None and found != ACCESS:
-                raise WrongTokenKindError(f"a {found} token cannot be used as an access token")
-            if self._typ is not None:
-                typ = header.get("typ")
-                if type(typ) is not str or normalize_typ(typ) != self._typ:
-                    raise InvalidHeaderError("the token type (typ) is not accepted")
+            if (typ is None or typ == "JWT" or typ == ACCESS_TYP) and (
+                "token_use" not in claims and "typ" not in claims
+            ):
+                pass  # the common case: nothing marks the token as another kind
+            else:
+                # Every marker counts, wherever it stands: none overrides another.
+                for found in token_kinds(header, claims):
+                    if found != ACCESS:
+                        raise WrongTokenKindError(_NOT_ACCESS.get(found, _OTHER_KIND))
+            if self._typ is not None and (type(typ) is not str or normalize_typ(typ) != self._typ):
+                raise InvalidHeaderError("the token type (typ) is not accepted")
         elif kind == REFRESH:
-            if found != REFRESH:
-                raise WrongTokenKindError("only a refresh token is accepted here")
+            marked = [k for k in claim_kinds(claims) if k != REFRESH]
+            if type(typ) is not str or normalize_typ(typ) != REFRESH_TYP:
+                # Name what the token is when it says so (header first), else say what is needed.
+                other = header_kind(header) or (marked[0] if marked else None)
+                raise WrongTokenKindError(_NOT_REFRESH.get(other or "", _ONLY_REFRESH))
+            if marked:  # a refresh+jwt header does not override an access or ID claim
+                raise WrongTokenKindError(_NOT_REFRESH.get(marked[0], _ONLY_REFRESH))
         else:
             raise ValueError(f"kind must be one of {_KINDS}")
 

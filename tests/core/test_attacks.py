@@ -7,6 +7,7 @@ cannot pass just because the forgery was broken).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import builtins
 import hashlib
@@ -15,7 +16,7 @@ import json
 import os
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 
 import jwt_middleware._verify
 from jwt_middleware import (
+    Config,
     ConfigurationError,
     InvalidAlgorithmError,
     InvalidClaimError,
@@ -30,6 +32,7 @@ from jwt_middleware import (
     InvalidIssuerError,
     InvalidRequestError,
     InvalidSignatureError,
+    Issuer,
     Key,
     KeySet,
     MalformedTokenError,
@@ -43,12 +46,14 @@ from jwt_middleware import (
 )
 
 from .helpers import (
+    DROP,
     HOUR,
     NOW,
     KeyRing,
     assert_token_error,
     b64url,
     claims_with,
+    clock,
     compact_json,
     make_token,
     raw_token,
@@ -408,6 +413,25 @@ def test_attack_deeply_nested_json(keys: KeyRing) -> None:
     refused(raised, raw_token(keys.hs256, '{"alg":"HS256"}', nested_claim), MalformedTokenError)
 
 
+
+def test_attack_nesting_limit_is_the_same_on_every_python(keys: KeyRing) -> None:
+    """Python 3.13's parser accepts 5,000 levels that 3.10-3.12 refuse with
+    RecursionError: the depth limit is our own, so every version answers alike."""
+    from jwt_middleware._jws import MAX_DEPTH
+
+    def claims(depth: int) -> bytes:
+        inner = b"[" * (depth - 1) + b"]" * (depth - 1)
+        return b'{"sub":"a","exp":' + str(NOW + HOUR).encode() + b',"x":' + inner + b"}"
+
+    v = verifier(keys.hs256)
+    assert v.verify(raw_token(keys.hs256, '{"alg":"HS256"}', claims(MAX_DEPTH))).subject == "a"
+    deeper = raw_token(keys.hs256, '{"alg":"HS256"}', claims(MAX_DEPTH + 1))
+    refused(v, deeper, MalformedTokenError)
+    # Brackets inside strings are not nesting.
+    strings = b'{"sub":"a","exp":' + str(NOW + HOUR).encode() + b',"x":"' + b"[" * 100 + b'"}'
+    assert v.verify(raw_token(keys.hs256, '{"alg":"HS256"}', strings)).subject == "a"
+
+
 # --- claims ------------------------------------------------------------------------
 
 
@@ -454,6 +478,148 @@ def test_attack_refresh_token_used_as_access_token(keys: KeyRing) -> None:
     refused(verifier(keys.hs256, token_type="at+jwt"), refresh, WrongTokenKindError)
     cognito = make_token(keys.hs256, claims_with(token_use="refresh"))
     refused(v, cognito, WrongTokenKindError)
+
+
+REFRESH_OR_ID_CLAIMS = [
+    {"token_use": "refresh"},
+    {"token_use": "id"},
+    {"typ": "Refresh"},
+    {"typ": "Offline"},
+    {"typ": "ID"},
+    {"token_use": "access", "typ": "Refresh"},
+]
+
+
+@pytest.mark.parametrize(
+    "marker",
+    REFRESH_OR_ID_CLAIMS,
+    ids=["cognito-refresh", "cognito-id", "keycloak-refresh", "keycloak-offline", "keycloak-id",
+         "cognito-access-keycloak-refresh"],
+)  # fmt: skip
+def test_attack_at_jwt_header_does_not_override_a_refresh_or_id_claim(
+    keys: KeyRing, marker: dict[str, str]
+) -> None:
+    # A header ``typ: at+jwt`` once won over the claims: a refresh or ID token whose
+    # issuer also writes RFC 9068's typ (or a client that can choose the header) was
+    # accepted as an access token. Every marker counts, wherever it stands.
+    token = make_token(keys.hs256, claims_with(**marker), {"typ": "at+jwt"})
+    for v in (verifier(keys.hs256), verifier(keys.hs256, token_type="at+jwt")):
+        refused(v, token, WrongTokenKindError)
+        with pytest.raises(WrongTokenKindError):
+            asyncio.run(v.averify(token))
+    plain = make_token(keys.hs256, claims_with(), {"typ": "at+jwt"})
+    assert verifier(keys.hs256, token_type="at+jwt").verify(plain).kind == "access"
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [{"token_use": "access"}, {"token_use": "id"}, {"typ": "Bearer"}, {"typ": "ID"}],
+    ids=["cognito-access", "cognito-id", "keycloak-bearer", "keycloak-id"],
+)
+def test_attack_refresh_header_does_not_override_an_access_or_id_claim(
+    keys: KeyRing, marker: dict[str, str]
+) -> None:
+    token = make_token(keys.hs256, claims_with(**marker), {"typ": "refresh+jwt"})
+    v = verifier(keys.hs256)
+    refused(v, token, WrongTokenKindError, kind="refresh")
+    refused(v, token, WrongTokenKindError)  # and it is no access token either
+
+
+def wrong_kind(call: Callable[[], object], description: str) -> None:
+    """``call`` raises WrongTokenKindError (401 invalid_token) saying exactly ``description``."""
+    with pytest.raises(WrongTokenKindError) as info:
+        call()
+    assert_token_error(info.value, WrongTokenKindError)
+    assert info.value.description == description
+
+
+HERE = "a refresh token cannot be used here"
+TO_REFRESH = "an access token cannot be used to refresh"
+
+
+@pytest.mark.parametrize("audience", ["orders-api", None], ids=["audience", "no-audience"])
+def test_attack_wrong_kind_is_named_before_the_audience(
+    keys: KeyRing, audience: str | None
+) -> None:
+    # A refresh token names the issuer as its audience, an access token the API: the
+    # audience check used to answer first, with a message about audiences.
+    config = Config(
+        keys=keys.hs256,
+        issuer="https://auth.example",
+        audience=audience,
+        store="memory://",
+        clock=clock,
+    )
+    issuer = Issuer(config)
+    pair = issuer.issue("alice")
+    wrong_kind(lambda: issuer.verifier.verify(pair.refresh_token), HERE)
+    wrong_kind(lambda: asyncio.run(issuer.verifier.averify(pair.refresh_token)), HERE)
+    wrong_kind(lambda: issuer.refresh(pair.access_token), TO_REFRESH)
+    wrong_kind(lambda: asyncio.run(issuer.arefresh(pair.access_token)), TO_REFRESH)
+    assert issuer.peek_refresh(pair.access_token) is None
+    assert issuer.verifier.verify(pair.access_token).subject == "alice"
+    assert issuer.refresh(pair.refresh_token).refresh_token  # the real thing still works
+
+
+def test_attack_wrong_kind_is_named_before_expiry_and_audience(keys: KeyRing) -> None:
+    # Told first even when the token has also expired: the kind is the real problem.
+    stale = make_token(keys.hs256, claims_with(exp=NOW - HOUR, aud="x"), {"typ": "refresh+jwt"})
+    wrong_kind(lambda: verifier(keys.hs256, audience="api").verify(stale), HERE)
+    id_token = make_token(keys.hs256, claims_with(token_use="id", aud="spa-client"))
+    wrong_kind(
+        lambda: verifier(keys.hs256, audience="api").verify(id_token),
+        "an ID token cannot be used here",
+    )
+    wrong_kind(
+        lambda: verifier(keys.hs256).verify(id_token, kind="refresh"),
+        "an ID token cannot be used to refresh",
+    )
+    unmarked = make_token(keys.hs256, claims_with(aud="x"))
+    wrong_kind(
+        lambda: verifier(keys.hs256).verify(unmarked, kind="refresh"),
+        "only a refresh token is accepted here",
+    )
+
+
+def test_attack_kind_message_never_quotes_the_claim(keys: KeyRing) -> None:
+    token = make_token(keys.hs256, claims_with(token_use="<script>secret-value</script>"))
+    with pytest.raises(WrongTokenKindError) as info:
+        verifier(keys.hs256).verify(token)
+    assert info.value.description == "this kind of token cannot be used here"
+
+
+def test_attack_issuer_refuses_custom_kind_markers(keys: KeyRing) -> None:
+    # A custom typ or token_use would contradict the header and make the pair unusable.
+    config = Config(keys=keys.hs256, issuer="https://auth.example", store="memory://", clock=clock)
+    for claim in ({"token_use": "access"}, {"typ": "Bearer"}):
+        with pytest.raises(ConfigurationError, match="custom claims cannot set"):
+            Issuer(config).issue("alice", claims=claim)
+
+
+# --- roles, scopes and subject ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("claim", ["roles", "scope", "scp"])
+def test_attack_null_roles_or_scopes_claim(keys: KeyRing, claim: str) -> None:
+    # ``"roles": null`` was read as "no roles": a present claim of the wrong shape means
+    # the issuer and the app disagree, so the token is invalid (401 invalid_token).
+    token = make_token(keys.hs256, claims_with(**{claim: None}))
+    refused(verifier(keys.hs256), token, InvalidClaimError)
+    custom = make_token(keys.hs256, claims_with(**{"app": {claim: None}}))
+    refused(verifier(keys.hs256, roles_claim=[f"app.{claim}"]), custom, InvalidClaimError)
+    refused(verifier(keys.hs256, scopes_claim=[f"app.{claim}"]), custom, InvalidClaimError)
+
+
+def test_attack_token_without_subject(keys: KeyRing) -> None:
+    # RFC 9068 section 2.2: an access token names its subject. Without one the app saw
+    # ``subject = None`` and could mistake the request for an anonymous or system one.
+    for sub in (DROP, ""):
+        token = make_token(keys.hs256, claims_with(sub=sub))
+        refused(verifier(keys.hs256), token, MissingClaimError)
+        refused(verifier(keys.hs256, required_claims=["jti"]), token, MissingClaimError)
+    machine = make_token(keys.hs256, claims_with(sub=DROP, client_id="billing"))
+    principal = verifier(keys.hs256, require_subject=False).verify(machine)
+    assert principal.subject is None
 
 
 # --- signatures ----------------------------------------------------------------------

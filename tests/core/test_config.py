@@ -115,6 +115,7 @@ def test_settings_normalised(
 def test_defaults(keys: KeyRing) -> None:
     c = config(keys)
     assert (c.leeway, c.max_token_bytes, c.require_exp) == (0, 8192, True)
+    assert c.require_subject is True
     assert (c.issuer, c.audience, c.max_age, c.token_type) == (None, None, None, None)
     assert c.roles_paths == ("roles",)
     assert c.scopes_paths == ("scope", "scp")
@@ -250,6 +251,7 @@ def test_env_values_are_parsed() -> None:
         "JWT_MAX_TOKEN_BYTES": "4096",
         "JWT_MAX_AGE": "600",
         "JWT_REQUIRE_EXP": "false",
+        "JWT_REQUIRE_SUBJECT": "false",
         "JWT_REQUIRED_CLAIMS": "tenant,,sub ",
         "JWT_TOKEN_TYPE": "at+jwt",
         "JWT_CLAIMS_PRESET": "keycloak",
@@ -267,6 +269,7 @@ def test_env_values_are_parsed() -> None:
     assert c.max_token_bytes == 4096
     assert c.max_age == 600
     assert c.require_exp is False
+    assert c.require_subject is False
     assert c.required_claims == ("tenant", "sub")
     assert c.token_type == "at+jwt"
     assert c.claims_preset == "keycloak"

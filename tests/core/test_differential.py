@@ -42,6 +42,7 @@ DATES = ("exp", "nbf", "iat")
 ROLE_AND_SCOPE_CLAIMS = ("roles", "scope", "scp")  # the default claims preset
 
 ABSENT: Any = object()
+DROP: Any = object()  # in test_each_listed_difference_is_real: leave the claim out
 
 
 @dataclass(frozen=True)
@@ -446,26 +447,32 @@ def scan(raw: bytes | None) -> Scan:
     return result
 
 
+OTHER_KIND_MEDIA_TYPES = ("logout+jwt", "secevent+jwt", "token-introspection+jwt")
+KEYCLOAK_OTHER_KINDS = ("refresh", "offline", "id", "serialized-id", "logout")
+
+
 def kind_marker(header: dict[str, Any], claims: dict[str, Any]) -> str | None:
-    """A token that says it is not an access token: RFC 9068 ``typ``, Cognito, Keycloak."""
+    """A token that says anywhere that it is not an access token: RFC 9068 ``typ``,
+    Cognito, Keycloak. No marker overrides another (``typ: at+jwt`` included)."""
     typ = header.get("typ")
     if isinstance(typ, str):
         media = typ.lower().removeprefix("application/")
         if media == "refresh+jwt":
             return "header typ refresh+jwt"
-        if media == "at+jwt":
-            return None
+        if media in OTHER_KIND_MEDIA_TYPES:
+            return "header typ of another kind (logout, secevent, introspection)"
     use = claims.get("token_use")
-    if isinstance(use, str):
-        return None if use.lower() == "access" else "token_use claim other than access"
+    if isinstance(use, str) and use.lower() != "access":
+        return "token_use claim other than access"
     keycloak = claims.get("typ")
-    if isinstance(keycloak, str) and keycloak.lower() in ("refresh", "offline", "id"):
-        return "Keycloak typ claim refresh/offline/id"
+    if isinstance(keycloak, str) and keycloak.lower() in KEYCLOAK_OTHER_KINDS:
+        return "Keycloak typ claim refresh/offline/id/logout"
     return None
 
 
 def roles_or_scopes_wrong_type(value: Any) -> bool:
-    if value is None or isinstance(value, str):
+    """Present (``null`` included) and neither a string nor a list of strings."""
+    if isinstance(value, str):
         return False
     return not (isinstance(value, list) and all(isinstance(v, str) for v in value))
 
@@ -518,8 +525,10 @@ def deliberately_stricter(
             return f"fractional {name} in the future, truncated by PyJWT"
     if setup.audience is None and "aud" in claims:
         return "aud present (empty or null) while no audience is configured"
+    if claims.get("sub", "") == "":
+        return "sub absent or empty (RFC 9068 section 2.2)"
     for name in ROLE_AND_SCOPE_CLAIMS:
-        if roles_or_scopes_wrong_type(claims.get(name)):
+        if name in claims and roles_or_scopes_wrong_type(claims[name]):
             return f"{name} claim neither a string nor a list of strings"
     return None
 
@@ -592,17 +601,38 @@ def test_same_verdict_as_pyjwt(signers: dict[str, Signer]) -> None:
         ({"aud": ""}, {}, "aud present (empty or null) while no audience is configured"),
         ({"roles": 5}, {}, "roles claim neither a string nor a list of strings"),
         ({"scope": ["a", 1]}, {}, "scope claim neither a string nor a list of strings"),
+        ({"roles": None}, {}, "roles claim neither a string nor a list of strings"),
+        ({"scope": None}, {}, "scope claim neither a string nor a list of strings"),
+        ({"scp": None}, {}, "scp claim neither a string nor a list of strings"),
+        ({"sub": DROP}, {}, "sub absent or empty (RFC 9068 section 2.2)"),
+        ({"sub": ""}, {}, "sub absent or empty (RFC 9068 section 2.2)"),
         (
             {"typ": "Refresh"},
             {},
-            "refresh/id token kind marker (Keycloak typ claim refresh/offline/id)",
+            "refresh/id token kind marker (Keycloak typ claim refresh/offline/id/logout)",
         ),
         (
             {"token_use": "id"},
             {},
             "refresh/id token kind marker (token_use claim other than access)",
         ),
+        (
+            {"token_use": "refresh"},
+            {"typ": "at+jwt"},
+            "refresh/id token kind marker (token_use claim other than access)",
+        ),
+        (
+            {"typ": "ID"},
+            {"typ": "at+jwt"},
+            "refresh/id token kind marker (Keycloak typ claim refresh/offline/id/logout)",
+        ),
         ({}, {"typ": "refresh+jwt"}, "refresh/id token kind marker (header typ refresh+jwt)"),
+        (
+            {},
+            {"typ": "logout+jwt"},
+            "refresh/id token kind marker "
+            "(header typ of another kind (logout, secevent, introspection))",
+        ),
         ({}, {"crit": ["b64"], "b64": True}, "crit header (no JWS extension is understood)"),
         ({}, {"b64": "false"}, "b64 header other than true (RFC 7797 unencoded payload)"),
         ({}, {"kid": "k" * 300}, "kid longer than 256 characters"),
@@ -616,9 +646,17 @@ def test_same_verdict_as_pyjwt(signers: dict[str, Signer]) -> None:
         "empty-aud",
         "roles-number",
         "scope-list-with-number",
+        "roles-null",
+        "scope-null",
+        "scp-null",
+        "sub-absent",
+        "sub-empty",
         "keycloak-refresh-typ-claim",
         "cognito-id-token",
+        "at+jwt-header-with-cognito-refresh-claim",
+        "at+jwt-header-with-keycloak-id-claim",
         "refresh-typ",
+        "logout-typ",
         "crit-b64",
         "b64-string",
         "long-kid",
@@ -633,6 +671,7 @@ def test_each_listed_difference_is_real(
     """Each rule, alone on an otherwise valid token: PyJWT accepts, we refuse, for that reason."""
     setup = Setup("HS256", NOW, None, None, 0, ())
     claims = {"sub": "alice", "exp": NOW + 3600, **mutate_claims}
+    claims = {k: v for k, v in claims.items() if v is not DROP}
     case = Case(setup, {"alg": "HS256", **mutate_header}, claims)
     signer = signers["HS256"]
     token = build(case, signer)
@@ -687,7 +726,7 @@ def test_frozen_clock_is_used_by_both(signers: dict[str, Signer]) -> None:
     setup = Setup("HS256", NOW, None, None, 0, ())
     signer = signers["HS256"]
     for exp, accepted in ((NOW, False), (NOW + 1, True)):
-        case = Case(setup, {"alg": "HS256"}, {"exp": exp})
+        case = Case(setup, {"alg": "HS256"}, {"sub": "alice", "exp": exp})
         token = build(case, signer)
         assert pyjwt_accepts(case, signer, token) is accepted
         assert (ours(case, signer, token) is None) is accepted

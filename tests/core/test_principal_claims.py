@@ -148,10 +148,10 @@ PRESET_CASES = [
     pytest.param(
         "default",
         {},
-        {"roles": None, "scope": None},
+        {},
         set(),
         set(),
-        id="default-null-claims-are-empty",
+        id="default-absent-claims-are-empty",
     ),
     pytest.param(
         "oauth2",
@@ -184,6 +184,14 @@ PRESET_CASES = [
         set(),
         set(),
         id="keycloak-absent-paths-are-empty",
+    ),
+    pytest.param(
+        "keycloak",
+        {"client_id": "api"},
+        {"realm_access": None, "resource_access": {"api": None}},
+        set(),
+        set(),
+        id="keycloak-null-parent-means-the-path-leads-nowhere",
     ),
     pytest.param(
         "auth0",
@@ -272,6 +280,23 @@ WRONG_TYPES = [
     pytest.param("default", {}, {"roles": {"admin": True}}, id="roles-object"),
     pytest.param("default", {}, {"scope": ["read", None]}, id="scope-list-with-null"),
     pytest.param("default", {}, {"scp": 1.5}, id="scp-number"),
+    # Present and null is not "no roles": the issuer and the app disagree on the shape.
+    pytest.param("default", {}, {"roles": None}, id="roles-null"),
+    pytest.param("default", {}, {"scope": None}, id="scope-null"),
+    pytest.param("default", {}, {"scp": None}, id="scp-null"),
+    pytest.param("default", {}, {"roles": ["admin"], "scp": None}, id="scp-null-beside-roles"),
+    pytest.param("azure", {}, {"roles": None}, id="azure-roles-null"),
+    pytest.param("azure", {}, {"scp": None}, id="azure-scp-null"),
+    pytest.param("oauth2", {}, {"scope": None}, id="oauth2-scope-null"),
+    pytest.param("keycloak", {}, {"realm_access": {"roles": None}}, id="keycloak-realm-roles-null"),
+    pytest.param(
+        "keycloak",
+        {"client_id": "api"},
+        {"resource_access": {"api": {"roles": None}}},
+        id="keycloak-client-roles-null",
+    ),
+    pytest.param("auth0", {}, {"permissions": None}, id="auth0-permissions-null"),
+    pytest.param("cognito", {}, {"cognito:groups": None}, id="cognito-groups-null"),
     pytest.param("keycloak", {}, {"realm_access": {"roles": 5}}, id="keycloak-realm-roles-number"),
     pytest.param(
         "keycloak",
@@ -286,6 +311,38 @@ WRONG_TYPES = [
         {"roles_claim": ["https://example.com/roles"]},
         {"https://example.com/roles": 3},
         id="custom-claim-number",
+    ),
+    pytest.param(
+        "default",
+        {"roles_claim": ["https://example.com/roles"]},
+        {"https://example.com/roles": None},
+        id="custom-claim-null",
+    ),
+    pytest.param("default", {"roles_claim": ["groups"]}, {"groups": None}, id="custom-single-null"),
+    pytest.param(
+        "default",
+        {"roles_claim": ["groups", "teams"]},
+        {"groups": ["g"], "teams": None},
+        id="custom-flat-paths-one-null",
+    ),
+    pytest.param(
+        "default",
+        {"roles_claim": ["app.meta.roles"]},
+        {"app": {"meta": {"roles": None}}},
+        id="custom-dotted-path-null",
+    ),
+    pytest.param(
+        "default",
+        {"roles_claim": ["a.b"]},
+        {"a.b": None, "a": {"b": ["nested"]}},
+        id="custom-dotted-name-whole-null",
+    ),
+    pytest.param("default", {"scopes_claim": ["perms"]}, {"perms": None}, id="custom-scopes-null"),
+    pytest.param(
+        "default",
+        {"scopes_claim": ["perms", "extra.perms"]},
+        {"perms": "p", "extra": {"perms": None}},
+        id="custom-several-scopes-one-null",
     ),
 ]
 

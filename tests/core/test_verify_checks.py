@@ -656,7 +656,22 @@ PARTIES = [
     case("aud-absent-none-configured", hs_token(), None),
     case("sub-number", hs_token(sub=5), InvalidClaimError),
     case("sub-null", hs_token(sub=None), InvalidClaimError),
-    case("sub-absent", hs_token(sub=DROP), None),
+    case("sub-absent", hs_token(sub=DROP), MissingClaimError),
+    case("sub-empty", hs_token(sub=""), MissingClaimError),
+    case("sub-absent-machine-token", hs_token(sub=DROP), None, require_subject=False),
+    case("sub-empty-when-not-required", hs_token(sub=""), None, require_subject=False),
+    case(
+        "sub-null-even-when-not-required",
+        hs_token(sub=None),
+        InvalidClaimError,
+        require_subject=False,
+    ),
+    case(
+        "sub-absent-in-a-refresh-token",
+        hs_header({"typ": "refresh+jwt"}, sub=DROP),
+        MissingClaimError,
+        kind="refresh",
+    ),
     case("jti-number", hs_token(jti=5), InvalidClaimError),
     case("jti-null", hs_token(jti=None), InvalidClaimError),
     case("required-claim-present", hs_token(tenant="acme"), None, required_claims=["tenant"]),
@@ -713,6 +728,86 @@ KINDS = [
     case("keycloak-offline-typ-claim", hs_token(typ="Offline"), WrongTokenKindError),
     case("keycloak-id-typ-claim", hs_token(typ="ID"), WrongTokenKindError),
     case("keycloak-bearer-typ-claim", hs_token(typ="Bearer"), None),
+    case("keycloak-dpop-typ-claim", hs_token(typ="DPoP"), None),
+    case("keycloak-logout-typ-claim", hs_token(typ="Logout"), WrongTokenKindError),
+    case("keycloak-serialized-id-typ-claim", hs_token(typ="Serialized-ID"), WrongTokenKindError),
+    case("keycloak-unknown-typ-claim-says-nothing", hs_token(typ="JWT"), None),
+    case("keycloak-non-string-typ-claim-says-nothing", hs_token(typ=1), None),
+    case("cognito-unknown-token-use", hs_token(token_use="session"), WrongTokenKindError),
+    case("cognito-non-string-token-use-says-nothing", hs_token(token_use=5), None),
+    case("logout-token-typ-as-access", hs_header({"typ": "logout+jwt"}), WrongTokenKindError),
+    case("secevent-typ-as-access", hs_header({"typ": "secevent+jwt"}), WrongTokenKindError),
+    # No marker overrides another: a header typ at+jwt does not make a refresh or ID
+    # token (by its claims) an access token, and refresh+jwt does not do the reverse.
+    case(
+        "at+jwt-with-cognito-refresh",
+        hs_header({"typ": "at+jwt"}, token_use="refresh"),
+        WrongTokenKindError,
+    ),
+    case(
+        "at+jwt-with-cognito-id", hs_header({"typ": "at+jwt"}, token_use="id"), WrongTokenKindError
+    ),
+    case(
+        "at+jwt-with-keycloak-refresh",
+        hs_header({"typ": "at+jwt"}, typ="Refresh"),
+        WrongTokenKindError,
+    ),
+    case("at+jwt-with-keycloak-id", hs_header({"typ": "at+jwt"}, typ="ID"), WrongTokenKindError),
+    case(
+        "at+jwt-upper-case-with-keycloak-offline",
+        hs_header({"typ": "AT+JWT"}, typ="Offline"),
+        WrongTokenKindError,
+        token_type="at+jwt",
+    ),
+    case(
+        "at+jwt-with-cognito-access-and-keycloak-id",
+        hs_header({"typ": "at+jwt"}, token_use="access", typ="ID"),
+        WrongTokenKindError,
+    ),
+    case("at+jwt-with-cognito-access", hs_header({"typ": "at+jwt"}, token_use="access"), None),
+    case("at+jwt-with-keycloak-bearer", hs_header({"typ": "at+jwt"}, typ="Bearer"), None),
+    case(
+        "refresh+jwt-with-cognito-access-as-refresh",
+        hs_header({"typ": "refresh+jwt"}, token_use="access"),
+        WrongTokenKindError,
+        kind="refresh",
+    ),
+    case(
+        "refresh+jwt-with-cognito-id-as-refresh",
+        hs_header({"typ": "refresh+jwt"}, token_use="id"),
+        WrongTokenKindError,
+        kind="refresh",
+    ),
+    case(
+        "refresh+jwt-with-keycloak-bearer-as-refresh",
+        hs_header({"typ": "refresh+jwt"}, typ="Bearer"),
+        WrongTokenKindError,
+        kind="refresh",
+    ),
+    case(
+        "refresh+jwt-with-keycloak-id-as-refresh",
+        hs_header({"typ": "refresh+jwt"}, typ="ID"),
+        WrongTokenKindError,
+        kind="refresh",
+    ),
+    case(
+        "refresh+jwt-with-keycloak-refresh-as-refresh",
+        hs_header({"typ": "refresh+jwt"}, typ="Refresh"),
+        None,
+        kind="refresh",
+    ),
+    case(
+        "refresh+jwt-with-cognito-refresh-as-refresh",
+        hs_header({"typ": "refresh+jwt"}, token_use="refresh"),
+        None,
+        kind="refresh",
+    ),
+    case(
+        "keycloak-refresh-claim-without-refresh-header-as-refresh",
+        hs_header({"typ": "JWT"}, typ="Refresh"),
+        WrongTokenKindError,
+        kind="refresh",
+    ),
 ]
 
 

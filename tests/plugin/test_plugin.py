@@ -82,8 +82,10 @@ def test_make_token_bad_tokens(make_token: TokenFactory, jwt_config: Config) -> 
         verifier.verify(make_token(claims={"exp": OMIT}))
     with pytest.raises(InvalidAudienceError):
         verifier.verify(make_token(claims={"aud": "other"}))
-    with pytest.raises(InvalidAudienceError):  # a refresh token names the issuer as audience
+    with pytest.raises(WrongTokenKindError):  # the kind is checked before the audience
         verifier.verify(make_token(kind="refresh"))
+    with pytest.raises(InvalidAudienceError):  # a refresh token names the issuer as audience
+        verifier.verify(make_token(kind="refresh", headers={"typ": "JWT"}))
     refresh = make_token(kind="refresh")
     own = Verifier(Config(keys=jwt_config.keys, issuer=TEST_ISSUER, audience=TEST_ISSUER))
     assert own.verify(refresh, kind="refresh").subject == "alice"
