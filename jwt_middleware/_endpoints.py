@@ -16,6 +16,11 @@ header) and renders the :class:`Reply`; everything else is here, shared.
 * ``logout(principal, token)``: revokes the access token and the family;
   clears the cookies in cookie mode. Always 200 (logging out twice is fine).
 
+Bodies: each integration reads the body with a :class:`~jwt_middleware._forms.BodyReader`
+from :meth:`TokenService.reader` (at most ``max_body`` bytes, 16 KiB by default: 413
+over it; only JSON or an OAuth 2 form: 400 otherwise) and renders a refusal with
+:func:`body_reply`.
+
 Security: the credential check runs for unknown users too (the examples
 hash a dummy password), so timing does not tell which usernames exist.
 Rate-limit the login route in front of the app.
@@ -30,11 +35,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._cookies import CSRF_CLAIM, CookiePolicy
-from ._errors import AuthError, MissingTokenError
+from ._errors import AuthError, ConfigurationError, MissingTokenError
+from ._forms import MAX_BODY, BodyError, BodyReader
 from ._issue import Issuer, TokenPair
 from ._principal import Principal
 
-__all__ = ["CredentialCheck", "Identity", "Reply", "TokenService"]
+__all__ = ["CredentialCheck", "Identity", "Reply", "TokenService", "body_reply"]
 
 _NO_STORE = [("cache-control", "no-store"), ("pragma", "no-cache")]
 
@@ -62,6 +68,11 @@ class Reply:
     cookies: list[str] = field(default_factory=list)
 
 
+def body_reply(exc: BodyError) -> Reply:
+    """The answer to a body the token route refuses (400 or 413, RFC 6749 error)."""
+    return Reply(exc.status, exc.body(), list(_NO_STORE))
+
+
 def error_reply(exc: AuthError, realm: str) -> Reply:
     """The RFC 6750 answer for an :class:`AuthError` as a :class:`Reply`."""
     headers = [h for h in exc.headers(realm) if h[0] != "content-type"]
@@ -69,7 +80,11 @@ def error_reply(exc: AuthError, realm: str) -> Reply:
 
 
 class TokenService:
-    """Login, refresh and logout around an :class:`Issuer`."""
+    """Login, refresh and logout around an :class:`Issuer`.
+
+    ``max_body`` is the largest request body the token routes read (bytes, 16 KiB
+    by default); a bigger one is answered 413.
+    """
 
     def __init__(
         self,
@@ -77,13 +92,22 @@ class TokenService:
         check_credentials: CredentialCheck,
         *,
         cookies: CookiePolicy | None = None,
+        max_body: int = MAX_BODY,
     ) -> None:
         if not callable(check_credentials):
             raise TypeError("check_credentials must be a callable (username, password)")
+        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
+            raise ConfigurationError("max_body must be a positive number of bytes")
         self.issuer = issuer
         self.check_credentials = check_credentials
         self.cookies = cookies
         self.realm = issuer.config.realm
+        self.max_body = max_body
+
+    def reader(self, content_type: str | None, content_length: str | None) -> BodyReader:
+        """A reader for one request body (raises :class:`BodyError` for a declared
+        ``Content-Length`` that is not a number or is over ``max_body``)."""
+        return BodyReader(content_type, content_length, self.max_body)
 
     # --- login ------------------------------------------------------------------------
 

@@ -298,7 +298,9 @@ def _body_schema(properties: dict[str, Any], required: list[str]) -> dict[str, A
 
 _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "a token response (in cookie mode: tokens in cookies)"},
+    400: {"description": "a body that is not a JSON object or form, or another grant_type"},
     401: {"description": "wrong credentials, or a bad, reused or revoked refresh token"},
+    413: {"description": "a body over the service's max_body (16 KiB by default)"},
 }
 
 

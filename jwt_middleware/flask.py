@@ -97,13 +97,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn, ParamSpec, Protocol, TypeVar, cast
 
 from flask import Blueprint, Flask, Response, abort, current_app, has_request_context, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.local import LocalProxy
 
 from ._authenticator import PRINCIPAL_KEY, Authenticator, AuthEvent, RequestInfo
 from ._config import Config
 from ._cookies import CookiePolicy
-from ._endpoints import CredentialCheck, Identity, Reply, TokenService
+from ._endpoints import CredentialCheck, Identity, Reply, TokenService, body_reply
 from ._errors import AuthError, ConfigurationError, MissingTokenError
+from ._forms import BodyError
 from ._guards import Guard
 from ._guards import claims_required as _claims_guard
 from ._guards import fresh_required as _fresh_guard
@@ -618,7 +620,6 @@ current_principal: Principal = LocalProxy(_require_principal)  # type: ignore[as
 #: The policy of the auth routes: a valid token is attached, a missing or bad one ignored
 #: (logging out with an expired access token must work; logging in must not trip over one).
 _PUBLIC = "public"
-_NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
 
 
 def _render(reply: Reply) -> Response:
@@ -634,29 +635,26 @@ def _render(reply: Reply) -> Response:
     return response
 
 
-def _bad_request(error: str, description: str) -> Response:
-    return _render(Reply(400, {"error": error, "error_description": description}, list(_NO_STORE)))
-
-
-def _body() -> Mapping[str, Any] | None:
-    """The request body: a JSON object or form fields (``None`` when it is neither)."""
-    if request.is_json:
-        data = request.get_json(silent=True)
-        return data if isinstance(data, dict) else None
-    return request.form
-
-
-def _text(data: Mapping[str, Any], name: str) -> str | None:
-    value = data.get(name)
-    return value if isinstance(value, str) and value else None
-
-
-def _grant(data: Mapping[str, Any], expected: str) -> Response | None:
-    """OAuth 2 clients send ``grant_type``; when present it must be ``expected``."""
-    grant = data.get("grant_type")
-    if grant is None or grant == expected:
-        return None
-    return _bad_request("unsupported_grant_type", f"this endpoint takes grant_type={expected}")
+def _fields(service: TokenService, route: str) -> dict[str, str] | Response:
+    """The route's string fields, or the 400 / 413 answer (the rules are in ``_forms``)."""
+    try:
+        reader = service.reader(
+            request.headers.get("Content-Type"), request.environ.get("CONTENT_LENGTH")
+        )
+        try:  # Werkzeug stops at Content-Length; a chunked body one byte past the limit
+            stream = request.stream
+            while chunk := stream.read(reader.wanted):
+                reader.feed(chunk)
+        except HTTPException as exc:  # ClientDisconnected, or 413 for MAX_CONTENT_LENGTH
+            if exc.code == 413:
+                limit = min(reader.limit, request.max_content_length or reader.limit)
+                raise BodyError.too_large(limit) from None
+            raise BodyError.unreadable() from None
+        except (OSError, ValueError):
+            raise BodyError.unreadable() from None
+        return reader.fields(route)
+    except BodyError as exc:
+        return _render(body_reply(exc))
 
 
 def _service() -> TokenService:
@@ -665,32 +663,28 @@ def _service() -> TokenService:
 
 def _login() -> Response:
     service = _service()
-    data = _body()
-    if data is None:
-        return _bad_request("invalid_request", "send a JSON object or form fields")
-    wrong = _grant(data, "password")
-    if wrong is not None:
-        return wrong
-    return _render(service.login(_text(data, "username"), _text(data, "password")))
+    data = _fields(service, "login")
+    if isinstance(data, Response):
+        return data
+    return _render(service.login(data.get("username"), data.get("password")))
 
 
 def _refresh() -> Response:
     service = _service()
-    data = _body()
-    if data is None:
-        return _bad_request("invalid_request", "send a JSON object or form fields")
-    wrong = _grant(data, "refresh_token")
-    if wrong is not None:
-        return wrong
+    data = _fields(service, "refresh")
+    if isinstance(data, Response):
+        return data
     cookie, csrf = _cookie_parts(service.cookies, request.environ)
-    return _render(service.refresh(_text(data, "refresh_token"), cookie, csrf))
+    return _render(service.refresh(data.get("refresh_token") or None, cookie, csrf))
 
 
 def _logout() -> Response:
     service = _service()
-    data = _body() or {}  # logging out never fails on a body it cannot read
+    data = _fields(service, "logout")
+    if isinstance(data, Response):
+        return data
     cookie, csrf = _cookie_parts(service.cookies, request.environ)
-    return _render(service.logout(get_principal(), _text(data, "refresh_token"), cookie, csrf))
+    return _render(service.logout(get_principal(), data.get("refresh_token") or None, cookie, csrf))
 
 
 for _view in (_login, _refresh, _logout):

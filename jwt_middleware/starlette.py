@@ -71,21 +71,25 @@ never waits for a password hash or the store)::
 * logout: the access token if the middleware attached one (a missing or
   expired one is fine: the route is public) and the refresh token from the
   body or, in cookie mode, the cookie (with the CSRF header).
+
+Bodies (the same rules in all three integrations): at most
+``TokenService(max_body=...)`` bytes (16 KiB), else 413; only ``application/json``
+or ``application/x-www-form-urlencoded`` (UTF-8), else 400 (an empty body needs
+no type); a JSON object nested at most 4 levels; a ``grant_type`` other than the
+route's is 400 ``unsupported_grant_type``. Refusals are RFC 6749 JSON errors.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
-from urllib.parse import parse_qsl
 
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.authentication import AuthenticationError as StarletteAuthenticationError
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.websockets import WebSocket
@@ -101,13 +105,15 @@ from ._authenticator import (
 )
 from ._bearer import extract_bearer
 from ._config import Config
-from ._endpoints import Reply, TokenService
+from ._endpoints import Reply, TokenService, body_reply
 from ._errors import (
     AuthError,
     ConfigurationError,
     MissingTokenError,
     TokenError,
 )
+from ._forms import MAX_BODY as _MAX_BODY
+from ._forms import BodyError, BodyReader
 from ._principal import Principal
 from ._publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
 from ._publish import WELL_KNOWN_PATHS, Document, JWKSPublisher, JWKSSource
@@ -304,8 +310,8 @@ def fresh_required() -> EndpointDecorator:
 
 # --- token lifecycle: login, refresh, logout --------------------------------
 
-#: Largest login/refresh/logout body read (bytes); a bigger one counts as empty.
-MAX_BODY = 64 * 1024
+#: Largest body :func:`read_fields` reads (the token routes use ``TokenService.max_body``).
+MAX_BODY = _MAX_BODY
 ROUTE_NAMES = ("login", "refresh", "logout")
 
 
@@ -320,36 +326,32 @@ def reply_response(reply: Reply) -> Response:
     return response
 
 
-async def _body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return b""
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def _read(request: Request, reader: BodyReader) -> BodyReader:
+    """Feed ``reader`` the body as it arrives (it refuses one past its limit at once)."""
+    try:
+        async for chunk in request.stream():
+            reader.feed(chunk)
+    except ClientDisconnect:
+        raise BodyError.unreadable() from None
+    return reader
+
+
+async def _token_fields(service: TokenService, request: Request, route: str) -> dict[str, str]:
+    """A token route's string fields (raises :class:`BodyError`: see ``_forms``)."""
+    headers = request.headers
+    reader = service.reader(headers.get("content-type"), headers.get("content-length"))
+    return (await _read(request, reader)).fields(route)
 
 
 async def read_fields(request: Request) -> dict[str, str]:
-    """The string fields of a JSON object or ``x-www-form-urlencoded`` body
-    (anything else, or a malformed body, gives ``{}``)."""
-    body = await _body(request)
-    if not body:
-        return {}
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "application/x-www-form-urlencoded":
-        try:
-            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        except (UnicodeDecodeError, ValueError):
-            return {}
+    """The string fields of a JSON object or ``x-www-form-urlencoded`` body of at
+    most :data:`MAX_BODY` bytes (anything else, or a malformed body, gives ``{}``)."""
+    headers = request.headers
     try:
-        data = json.loads(body)
-    except ValueError:
+        reader = BodyReader(headers.get("content-type"), headers.get("content-length"), MAX_BODY)
+        return (await _read(request, reader)).fields()
+    except BodyError:
         return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
 def _cookie_header(request: Request) -> str | None:
@@ -379,13 +381,19 @@ async def _principal_for_logout(service: TokenService, request: Request) -> Prin
 
 async def login_reply(service: TokenService, request: Request) -> Reply:
     """``POST login`` as a :class:`~jwt_middleware.Reply`."""
-    fields = await read_fields(request)
+    try:
+        fields = await _token_fields(service, request, "login")
+    except BodyError as exc:
+        return body_reply(exc)
     return await service.alogin(fields.get("username"), fields.get("password"))
 
 
 async def refresh_reply(service: TokenService, request: Request) -> Reply:
     """``POST refresh`` as a :class:`~jwt_middleware.Reply`."""
-    fields = await read_fields(request)
+    try:
+        fields = await _token_fields(service, request, "refresh")
+    except BodyError as exc:
+        return body_reply(exc)
     return await service.arefresh(
         fields.get("refresh_token") or None,
         _cookie_header(request),
@@ -395,7 +403,10 @@ async def refresh_reply(service: TokenService, request: Request) -> Reply:
 
 async def logout_reply(service: TokenService, request: Request) -> Reply:
     """``POST logout`` as a :class:`~jwt_middleware.Reply`."""
-    fields = await read_fields(request)
+    try:
+        fields = await _token_fields(service, request, "logout")
+    except BodyError as exc:
+        return body_reply(exc)
     return await service.alogout(
         await _principal_for_logout(service, request),
         fields.get("refresh_token") or None,

@@ -4,6 +4,7 @@ password change, cookie mode with CSRF, and configuration errors."""
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 import time
 from http.cookies import SimpleCookie
@@ -182,6 +183,22 @@ def test_login_with_a_body_that_is_not_an_object_is_400(client: FlaskClient) -> 
         response = client.post("/auth/login", data=data, content_type="application/json")
         assert response.status_code == 400
         assert response.get_json()["error"] == "invalid_request"
+
+
+def test_login_reads_only_json_and_form_bodies(client: FlaskClient) -> None:
+    """What a cross-site page can post without a CORS preflight is refused (login CSRF)."""
+    body = json.dumps(ALICE)
+    for content_type in ("text/plain", None):
+        response = client.post("/auth/login", data=body, content_type=content_type)
+        assert response.status_code == 400, content_type
+        assert response.get_json()["error"] == "invalid_request"
+    multipart = client.post("/auth/login", data=ALICE, content_type="multipart/form-data")
+    assert multipart.status_code == 400
+    nested = client.post("/auth/login", data="[" * 5000, content_type="application/json")
+    assert nested.status_code == 400
+    big = client.post("/auth/login", json={**ALICE, "pad": "x" * 20_000})
+    assert big.status_code == 413
+    assert big.get_json()["error"] == "invalid_request"
 
 
 def test_login_form_encoded_oauth2_password_grant(client: FlaskClient) -> None:

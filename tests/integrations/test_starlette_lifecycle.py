@@ -7,6 +7,7 @@ The ``check_*`` scenarios take an app builder; the FastAPI tests run them too.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import threading
 import time
@@ -170,11 +171,23 @@ def check_login_refusals(build: Builder) -> None:
             response = client.post("/auth/login", json=missing)
             assert response.status_code == 400, missing
             assert response.json()["error"] == "invalid_request"
-        for raw in (b"not json", b"[1, 2]", b""):
+        for raw in (b"not json", b"[1, 2]", b"", b"[" * 5000):
             response = client.post(
                 "/auth/login", content=raw, headers={"content-type": "application/json"}
             )
             assert response.status_code == 400
+        # A cross-site page can post these without a CORS preflight: refused (login CSRF).
+        body = json.dumps(ALICE).encode()
+        for headers in ({"content-type": "text/plain"}, {}):
+            response = client.post("/auth/login", content=body, headers=headers)
+            assert response.status_code == 400, headers
+            assert response.json()["error"] == "invalid_request"
+        other = client.post("/auth/login", data={**BOB, "grant_type": "client_credentials"})
+        assert other.status_code == 400
+        assert other.json()["error"] == "unsupported_grant_type"
+        big = client.post("/auth/login", json={**ALICE, "pad": "x" * 20_000})
+        assert big.status_code == 413
+        assert big.json()["error"] == "invalid_request"
 
 
 def check_refresh_and_replay(build: Builder) -> None:
