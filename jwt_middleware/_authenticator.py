@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from ._bearer import extract_bearer
 from ._config import Config
-from ._cookies import CookiePolicy
+from ._cookies import CookiePolicy, WebSocketOriginError
 from ._errors import AuthError, ConfigurationError, InvalidRequestError, MissingTokenError
 from ._principal import Principal
 from ._verify import Verifier
@@ -51,6 +51,8 @@ class RequestInfo(NamedTuple):
     alt_token: str | None = None  # websocket query parameter or subprotocol
     cookie: str | None = None  # the raw Cookie header (cookie mode only)
     csrf: str | None = None  # the CSRF header (cookie mode only)
+    #: Cookie-mode websocket: why its ``Origin`` may not use the cookie (``None``: it may).
+    origin_refused: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,10 @@ class Authenticator:
         return token, public, from_cookie
 
     def _checked(self, principal: Principal, request: RequestInfo, from_cookie: bool) -> Principal:
-        """The CSRF check of cookie mode (a no-op otherwise)."""
+        """The CSRF and websocket origin checks of cookie mode (a no-op otherwise)."""
         if from_cookie and self.cookies is not None:
+            if request.origin_refused is not None:
+                raise WebSocketOriginError(request.origin_refused)
             self.cookies.check_csrf(principal, request.method, request.csrf)
         return principal
 

@@ -14,11 +14,22 @@ check compares the header with the *signed* value: a cookie planted by a
 sibling subdomain cannot forge it. A request whose token came from a cookie
 and whose method is not GET, HEAD or OPTIONS is refused (403) without a
 matching header, with a message that says what is missing.
+
+Websockets cannot carry the CSRF header (a browser sets no headers on the
+handshake) but do carry the cookies, from any page of the same site under
+``SameSite=Lax`` and from any site under ``SameSite=None``. So a websocket
+whose token came from the cookie must come from an allowed origin: the
+request's own (``ws://`` -> ``http://``, ``wss://`` -> ``https://``, plus
+its ``Host``) or one of ``websocket_origins``; anything else, a missing
+``Origin`` included, is refused (403, :class:`WebSocketOriginError`).
+Origins are compared whole (scheme, host and port, lower-cased), never by
+prefix or suffix.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,11 +38,29 @@ from http.cookies import CookieError, SimpleCookie
 from ._errors import AuthorizationError, ConfigurationError
 from ._principal import Principal
 
-__all__ = ["CSRF_CLAIM", "CSRFError", "CookiePolicy"]
+__all__ = ["CSRF_CLAIM", "CSRFError", "CookiePolicy", "WebSocketOriginError", "normalize_origin"]
 
 #: The claim holding the CSRF value of cookie-mode tokens.
 CSRF_CLAIM = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# scheme://host[:port], the serialization of RFC 6454 (lower-cased first).
+_ORIGIN = re.compile(r"(https?)://(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::([0-9]{1,5}))?", re.ASCII)
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def normalize_origin(text: str) -> str | None:
+    """``scheme://host[:port]`` lower-cased, without a default port; ``None``
+    when ``text`` is not an http(s) origin (``null``, a path, user info...)."""
+    match = _ORIGIN.fullmatch(text.strip().lower())
+    if match is None:
+        return None
+    scheme, host, port = match.groups()
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    if not 0 < int(port) < 65536:
+        return None
+    return f"{scheme}://{host}:{int(port)}"
 
 
 class CSRFError(AuthorizationError):
@@ -42,9 +71,22 @@ class CSRFError(AuthorizationError):
     default_description = "the CSRF header does not match"
 
 
+class WebSocketOriginError(AuthorizationError):
+    """403: a websocket authenticated by the cookie, opened by a page of another origin."""
+
+    error = "invalid_request"
+    reason = "websocket_origin"
+    default_description = "this origin may not open a websocket with the cookie"
+
+
 @dataclass(frozen=True, kw_only=True)
 class CookiePolicy:
-    """Names and attributes of the three cookies, and the CSRF header."""
+    """Names and attributes of the three cookies, and the CSRF header.
+
+    ``websocket_origins``: origins (``"https://app.example"``), besides the
+    request's own, whose pages may open a websocket authenticated by the
+    cookie. Exact origins only: no wildcards.
+    """
 
     access_name: str = "access_token"
     refresh_name: str = "refresh_token"
@@ -55,6 +97,7 @@ class CookiePolicy:
     domain: str | None = None
     path: str = "/"
     refresh_path: str = "/auth"
+    websocket_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.samesite not in ("Lax", "Strict", "None"):
@@ -66,6 +109,19 @@ class CookiePolicy:
             raise ConfigurationError("the three cookie names must be distinct identifiers")
         if not self.path.startswith("/") or not self.refresh_path.startswith("/"):
             raise ConfigurationError("cookie paths start with '/'")
+        origins = self.websocket_origins
+        if isinstance(origins, str):
+            raise ConfigurationError("websocket_origins is a tuple of origins, not a string")
+        normalized = []
+        for origin in origins:
+            found = normalize_origin(origin) if isinstance(origin, str) else None
+            if found is None:
+                raise ConfigurationError(
+                    f"websocket_origins: {origin!r} is not an origin: write "
+                    "scheme://host[:port] (http or https), without a path or wildcard"
+                )
+            normalized.append(found)
+        object.__setattr__(self, "websocket_origins", tuple(dict.fromkeys(normalized)))
 
     @cached_property
     def csrf_environ_key(self) -> str:

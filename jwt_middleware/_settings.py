@@ -31,6 +31,7 @@ LIFECYCLE_SETTINGS = (
     "COOKIE_DOMAIN",
     "COOKIE_SAMESITE",
     "COOKIE_SECURE",
+    "COOKIE_WEBSOCKET_ORIGINS",
     "CSRF_HEADER",
     "REFRESH_GRACE",
     "REFRESH_PATH",
@@ -107,6 +108,7 @@ PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "REALM": ("realm", _str),
     "REQUIRED_CLAIMS": ("required_claims", _list),
     "REQUIRE_EXP": ("require_exp", _bool),
+    "REQUIRE_SUBJECT": ("require_subject", _bool),
     "ROLES_CLAIM": ("roles_claim", _list),
     "SCOPES_CLAIM": ("scopes_claim", _list),
     "STORE_URL": ("store", _str),
@@ -205,7 +207,8 @@ def cookie_policy_from_mapping(
     mapping: Mapping[str, Any], prefix: str = "JWT_"
 ) -> CookiePolicy | None:
     """Cookie mode from ``COOKIES`` (off by default), ``COOKIE_SECURE`` (on),
-    ``COOKIE_SAMESITE`` (Lax), ``COOKIE_DOMAIN``, ``REFRESH_PATH`` (/auth), ``CSRF_HEADER``."""
+    ``COOKIE_SAMESITE`` (Lax), ``COOKIE_DOMAIN``, ``REFRESH_PATH`` (/auth), ``CSRF_HEADER``,
+    ``COOKIE_WEBSOCKET_ORIGINS`` (none besides the request's own)."""
     found = _found(mapping, prefix)
     try:
         if not _bool(found.get("COOKIES", False)):
@@ -221,6 +224,8 @@ def cookie_policy_from_mapping(
         ):
             if found.get(name):
                 options[field_name] = _str(found[name])
+        if found.get("COOKIE_WEBSOCKET_ORIGINS"):  # comma-separated
+            options["websocket_origins"] = _list(found["COOKIE_WEBSOCKET_ORIGINS"])
     except (TypeError, ValueError):
         raise ConfigurationError(
             f"a {prefix}COOKIE* setting has a value of the wrong form"

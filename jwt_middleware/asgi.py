@@ -32,6 +32,17 @@ from the subprotocol list (``websocket_subprotocol=True``: the client offers
 ``["bearer", token]`` and the middleware accepts ``"bearer"`` on the app's
 behalf). Both are off by default; query strings end up in access logs.
 
+In cookie mode (``cookies=CookiePolicy(...)``) a websocket whose token came
+from the cookie must come from an allowed origin, since browsers attach
+cookies to handshakes opened by other pages of the site (and, under
+``SameSite=None``, of any site) and no CSRF header can be sent on one. The
+``Origin`` header must equal the request's own origin (``http://`` for
+``ws``, ``https://`` for ``wss``, plus ``Host``) or one of the policy's
+``websocket_origins``; otherwise, and when ``Origin`` is missing, the
+handshake is refused with 403 ``invalid_request``. A token from
+``Authorization``, the query parameter or the subprotocol is not checked
+(a page of another origin cannot have it).
+
 ``on_error(scope, error)`` may return an ASGI app (a Starlette ``Response``
 is one) to answer instead; returning ``None`` keeps the default.
 """
@@ -44,7 +55,7 @@ from urllib.parse import parse_qsl
 
 from ._authenticator import MULTIPLE, PRINCIPAL_KEY, AuthEvent, RequestInfo, build_authenticator
 from ._config import Config
-from ._cookies import CookiePolicy
+from ._cookies import CookiePolicy, normalize_origin
 from ._errors import AuthError
 from ._principal import Principal
 from ._verify import Verifier
@@ -70,6 +81,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ErrorHook = Callable[[Scope, AuthError], "ASGIApp | None"]
 
 _SUBPROTOCOL = "bearer"
+_NO_ORIGIN = "a websocket authenticated by the cookie needs an Origin header"
+_TWO_ORIGINS = "send one Origin header, not several"
+_OTHER_ORIGIN = "this origin may not open a websocket with the cookie"
 
 
 class JWTUser:
@@ -156,6 +170,8 @@ class JWTMiddleware:
             cookies=cookies,
         )
         self._csrf_header = cookies.csrf_header.lower().encode() if cookies else None
+        #: Origins, besides the request's own, allowed a cookie-authenticated websocket.
+        self._origins = frozenset(cookies.websocket_origins if cookies else ())
         self.query_param = websocket_query_param
         self.subprotocol = websocket_subprotocol
         self.on_error = on_error
@@ -190,6 +206,8 @@ class JWTMiddleware:
         protocols: str | None = None
         cookie: str | None = None
         csrf: str | None = None
+        origin: str | None = None
+        host: str | None = None
         csrf_header = self._csrf_header
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -204,10 +222,15 @@ class JWTMiddleware:
                     cookie = text if cookie is None else f"{cookie}; {text}"
                 elif name == csrf_header:
                     csrf = value.decode("latin-1")
+                elif name == b"origin":
+                    origin = MULTIPLE if origin is not None else value.decode("latin-1")
+                elif name == b"host":
+                    host = MULTIPLE if host is not None else value.decode("latin-1")
         method = scope.get("method", "GET")
         alt: str | None = None
         offered: list[str] | None = None
-        if scope["type"] == "websocket" and authorization is None:
+        kind = scope["type"]
+        if kind == "websocket" and authorization is None:
             if self.subprotocol and protocols:
                 items = [p.strip() for p in protocols.split(",")]
                 if _SUBPROTOCOL in items:
@@ -218,11 +241,37 @@ class JWTMiddleware:
             if alt is None and self.query_param:
                 query = scope.get("query_string", b"").decode("latin-1")
                 alt = dict(parse_qsl(query)).get(self.query_param)
+        refused: str | None = None
+        if kind == "websocket" and cookie is not None and authorization is None and alt is None:
+            refused = self._origin_refused(scope, origin, host)
         request = RequestInfo(
-            method, scope["path"], authorization, preflight and method == "OPTIONS", alt,
-            cookie, csrf,
+            method,
+            scope["path"],
+            authorization,
+            preflight and method == "OPTIONS",
+            alt,
+            cookie,
+            csrf,
+            refused,
         )
         return request, offered
+
+    def _origin_refused(self, scope: Scope, origin: str | None, host: str | None) -> str | None:
+        """Why this websocket's ``Origin`` may not use the cookie, or ``None`` when it may."""
+        if origin is None:
+            return _NO_ORIGIN
+        if origin == MULTIPLE:
+            return _TWO_ORIGINS
+        seen = normalize_origin(origin)
+        if seen is None:
+            return _OTHER_ORIGIN
+        if seen in self._origins:
+            return None
+        if host is not None and host != MULTIPLE:
+            scheme = "https://" if scope.get("scheme") == "wss" else "http://"
+            if seen == normalize_origin(scheme + host):
+                return None
+        return _OTHER_ORIGIN
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, exc: AuthError) -> None:
         if self.on_error is not None:

@@ -21,8 +21,18 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocket
 
-from jwt_middleware import AuthError, Config, Key, KeySet, MissingTokenError, encode
+from jwt_middleware import (
+    AuthError,
+    Config,
+    ConfigurationError,
+    CookiePolicy,
+    Key,
+    KeySet,
+    MissingTokenError,
+    encode,
+)
 from jwt_middleware._authenticator import Authenticator, AuthEvent
+from jwt_middleware._cookies import normalize_origin
 from jwt_middleware.asgi import AUTHENTICATOR_KEY, PRINCIPAL_KEY, JWTMiddleware
 
 ISSUER = "https://issuer.test"
@@ -408,6 +418,230 @@ def test_websocket_disconnects_cleanly_on_bad_token_without_extension(
     assert sent == [{"type": "websocket.close", "code": 1008, "reason": "invalid_token"}]
 
 
+# --- websockets in cookie mode: the Origin check ----------------------------------
+# Browsers attach cookies to websocket handshakes that pages of other origins
+# open (any page of the same site under SameSite=Lax, any site under
+# SameSite=None) and no CSRF header can be sent on a handshake: a websocket
+# authenticated by its cookie must come from an allowed origin.
+
+EVIL = "https://evil.example"
+OWN = "http://testserver"  # TestClient's base URL: ws://testserver, Host: testserver
+
+
+def cookie_client(config: Config, *origins: str, **options: Any) -> TestClient:
+    policy = (
+        CookiePolicy(secure=False, websocket_origins=origins)
+        if origins
+        else CookiePolicy(secure=False)
+    )
+    return client(config, cookies=policy, **options)
+
+
+def cookie_ws(
+    c: TestClient, token: str, origin: str | None, path: str = "/ws", **headers: str
+) -> Any:
+    sent = {"cookie": f"access_token={token}", **headers}
+    if origin is not None:
+        sent["origin"] = origin
+    return c.websocket_connect(path, headers=sent)
+
+
+def denied(session: Any) -> WebSocketDenialResponse:
+    """The refusal of a handshake; an accepted one fails the test (after closing cleanly)."""
+    try:
+        with session as ws:
+            frame = ws.receive_json()
+    except WebSocketDenialResponse as refusal:
+        return refusal
+    pytest.fail(f"the handshake was accepted (101) and a frame served: {frame}")
+
+
+def assert_origin_refused(denied: WebSocketDenialResponse, description: str) -> None:
+    assert denied.status_code == 403
+    challenge = denied.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="shop"')
+    assert 'error="invalid_request"' in challenge
+    assert denied.json() == {"error": "invalid_request", "error_description": description}
+
+
+def test_cross_site_websocket_hijacking_refused(config: Config, key: Key) -> None:
+    """Security regression: a handshake carrying only the access cookie, opened
+    by a page of another origin, was accepted (101) and its frames served."""
+    events: list[AuthEvent] = []
+    with cookie_client(config, on_event=events.append) as c:
+        refusal = denied(cookie_ws(c, make_token(key), EVIL))
+    assert_origin_refused(refusal, "this origin may not open a websocket with the cookie")
+    assert [(e.reason, e.status, e.path) for e in events] == [("websocket_origin", 403, "/ws")]
+    assert EVIL not in refusal.headers["www-authenticate"], "the origin is not echoed"
+
+
+def test_cross_origin_websocket_refused_before_the_app_runs(config: Config, key: Key) -> None:
+    inner = Recorder()
+    headers = [
+        (b"host", b"api.example"),
+        (b"origin", EVIL.encode()),
+        (b"cookie", f"access_token={make_token(key)}".encode()),
+    ]
+    middleware = JWTMiddleware(inner, config=config, cookies=CookiePolicy())
+    with_ext = run_raw(middleware, ws_scope(headers, {"websocket.http.response": {}}))
+    without = run_raw(middleware, ws_scope(headers, {}))
+    assert inner.calls == []
+    assert with_ext[0]["type"] == "websocket.http.response.start"
+    assert with_ext[0]["status"] == 403
+    assert json.loads(with_ext[1]["body"])["error"] == "invalid_request"
+    assert without == [{"type": "websocket.close", "code": 1008, "reason": "invalid_request"}]
+
+
+def test_own_origin_websocket_with_cookie_accepted(config: Config, key: Key) -> None:
+    with cookie_client(config) as c, cookie_ws(c, make_token(key), OWN) as ws:
+        assert ws.receive_json()["subject"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "origin", "accepted"),
+    [
+        ("ws", "api.example", "http://api.example", True),
+        ("wss", "api.example", "https://api.example", True),
+        ("wss", "api.example:443", "https://api.example", True),  # default port
+        ("ws", "API.Example:8000", "http://api.example:8000", True),  # case
+        ("ws", "[::1]:8000", "http://[::1]:8000", True),
+        ("ws", "api.example", "https://api.example", False),  # scheme differs
+        ("wss", "api.example", "http://api.example", False),
+        ("ws", "api.example:8000", "http://api.example:8001", False),  # port differs
+        ("ws", "api.example:8000", "http://api.example", False),
+        ("ws", "api.example", "http://evil.api.example", False),  # no suffix match
+        ("ws", "api.example", "http://api.example.evil", False),  # no prefix match
+        ("ws", "api.example", "http://api.example/", False),  # not an origin
+        ("ws", "api.example", "null", False),  # sandboxed or file: pages
+        ("ws", "api.example", "", False),
+    ],
+)
+def test_own_origin_is_scheme_host_and_port_exactly(
+    config: Config, key: Key, scheme: str, host: str, origin: str, accepted: bool
+) -> None:
+    inner = Recorder()
+    scope = ws_scope(
+        [
+            (b"host", host.encode()),
+            (b"origin", origin.encode()),
+            (b"cookie", f"access_token={make_token(key)}".encode()),
+        ],
+        {"websocket.http.response": {}},
+    )
+    scope["scheme"] = scheme
+    sent = run_raw(JWTMiddleware(inner, config=config, cookies=CookiePolicy()), scope)
+    if accepted:
+        assert sent == [{"type": "websocket.accept"}]
+        assert inner.calls[0]["scope"][PRINCIPAL_KEY].subject == "alice"
+    else:
+        assert sent[0]["status"] == 403
+        assert inner.calls == []
+
+
+def test_configured_extra_origin_accepted(config: Config, key: Key) -> None:
+    extra = "https://App.Example:8443"
+    with cookie_client(config, extra) as c:
+        with cookie_ws(c, make_token(key), "https://app.example:8443") as ws:
+            assert ws.receive_json()["subject"] == "alice"
+        with cookie_ws(c, make_token(key), OWN) as ws:  # the own origin still is
+            assert ws.receive_json()["subject"] == "alice"
+        for other in (EVIL, "https://app.example", "http://app.example:8443"):
+            assert denied(cookie_ws(c, make_token(key), other)).status_code == 403, other
+
+
+def test_missing_origin_with_cookie_refused(config: Config, key: Key) -> None:
+    """Browsers always send Origin on a handshake; a client without it gets the
+    secure answer: the cookie is not enough (send the token in a header)."""
+    with cookie_client(config) as c:
+        refusal = denied(cookie_ws(c, make_token(key), None))
+    assert_origin_refused(refusal, "a websocket authenticated by the cookie needs an Origin header")
+
+
+def test_two_origin_headers_with_cookie_refused(config: Config, key: Key) -> None:
+    inner = Recorder()
+    headers = [
+        (b"host", b"testserver"),
+        (b"origin", OWN.encode()),
+        (b"origin", EVIL.encode()),
+        (b"cookie", f"access_token={make_token(key)}".encode()),
+    ]
+    middleware = JWTMiddleware(inner, config=config, cookies=CookiePolicy())
+    sent = run_raw(middleware, ws_scope(headers, {"websocket.http.response": {}}))
+    assert sent[0]["status"] == 403
+    assert json.loads(sent[1]["body"])["error_description"] == "send one Origin header, not several"
+
+
+def test_header_token_unaffected_by_origin(config: Config, key: Key) -> None:
+    token = make_token(key)
+    with cookie_client(config) as c:
+        for origin in (EVIL, None):
+            with cookie_ws(c, token, origin, Authorization=f"Bearer {token}") as ws:
+                assert ws.receive_json()["subject"] == "alice"
+
+
+def test_subprotocol_and_query_tokens_unaffected_by_origin(config: Config, key: Key) -> None:
+    token = make_token(key)
+    options = {"websocket_subprotocol": True, "websocket_query_param": "access_token"}
+    with cookie_client(config, **options) as c:
+        headers = {"cookie": f"access_token={token}", "origin": EVIL}
+        with c.websocket_connect("/ws", headers=headers, subprotocols=["bearer", token]) as ws:
+            assert ws.receive_json()["subject"] == "alice"
+        with c.websocket_connect(f"/ws?access_token={token}", headers={"origin": EVIL}) as ws:
+            assert ws.receive_json()["subject"] == "alice"
+
+
+def test_cross_origin_cookie_on_public_websocket_is_ignored(config: Config, key: Key) -> None:
+    """As with a bad token on a public path: the request passes, without the principal."""
+    with cookie_client(config, public_paths=["/ws"]) as c:
+        with cookie_ws(c, make_token(key), EVIL) as ws:
+            assert ws.receive_json()["subject"] is None
+        with cookie_ws(c, make_token(key), OWN) as ws:
+            assert ws.receive_json()["subject"] == "alice"
+
+
+def test_cross_origin_websocket_refused_in_optional_mode(config: Config, key: Key) -> None:
+    with cookie_client(config, mode="optional") as c:
+        assert denied(cookie_ws(c, make_token(key), EVIL)).status_code == 403
+
+
+def test_http_requests_with_cookie_are_not_origin_checked(config: Config, key: Key) -> None:
+    """Plain HTTP keeps the CSRF rule: a GET needs no header, whatever its Origin."""
+    with cookie_client(config) as c:
+        headers = {"cookie": f"access_token={make_token(key)}", "origin": EVIL}
+        assert c.get("/me", headers=headers).json()["subject"] == "alice"
+
+
+def test_websocket_origins_validated_and_normalized() -> None:
+    policy = CookiePolicy(websocket_origins=("HTTPS://App.Example:443", "http://127.0.0.1:8000"))
+    assert policy.websocket_origins == ("https://app.example", "http://127.0.0.1:8000")
+    for bad in (
+        "https://app.example/",
+        "app.example",
+        "https://*.example",
+        "ftp://a.example",
+        "null",
+        "https://a.example:99999",
+        "https://user@a.example",
+    ):
+        with pytest.raises(ConfigurationError, match="is not an origin"):
+            CookiePolicy(websocket_origins=(bad,))
+    with pytest.raises(ConfigurationError, match="not a string"):
+        CookiePolicy(websocket_origins="https://app.example")  # type: ignore[arg-type]
+    assert normalize_origin("http://[::1]:80") == "http://[::1]"
+
+
+def test_websocket_origins_setting() -> None:
+    from jwt_middleware._settings import cookie_policy_from_mapping
+
+    policy = cookie_policy_from_mapping(
+        {"JWT_COOKIES": "1", "JWT_COOKIE_WEBSOCKET_ORIGINS": "https://a.example, https://b.example"}
+    )
+    assert policy is not None
+    assert policy.websocket_origins == ("https://a.example", "https://b.example")
+    with pytest.raises(ConfigurationError):
+        cookie_policy_from_mapping({"JWT_COOKIES": "1", "JWT_COOKIE_WEBSOCKET_ORIGINS": "*"})
+
+
 # --- hooks and logs -------------------------------------------------------------
 
 
@@ -499,4 +733,3 @@ def test_inner_app_not_called_on_refusal(config: Config) -> None:
     sent = run_raw(JWTMiddleware(inner, config=config), http_scope([]))
     assert called == []
     assert sent[0]["status"] == 401
-

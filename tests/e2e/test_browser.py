@@ -5,6 +5,12 @@ The FastAPI example runs under uvicorn with ``JWT_COOKIES=1`` and
 cookies Secure behind https). Playwright drives the system's Chromium; it never
 downloads a browser. No Chromium: the test is skipped, unless
 ``JWT_MIDDLEWARE_REQUIRE_BROWSER=1`` (CI), where that is a failure.
+
+Cross-site websocket hijacking: a page of a second origin (another port on
+127.0.0.1, served by a small server inside the test) opens the app's
+websocket. Cookies ignore ports, so the browser sends the access cookie with
+that handshake; the middleware must refuse it by its ``Origin`` (403 in the
+server's log: 401 would mean no cookie was sent and prove nothing).
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -180,3 +189,94 @@ def test_single_page_app_in_cookie_mode(page: Page) -> None:
     )
     code, text = click(page, "me")
     assert code == 401, text
+
+
+# --- cross-site websocket hijacking ---------------------------------------------------
+
+# The page of the second origin: it opens the app's websocket the way an
+# attacker's page would, and shows what happened where the test can read it.
+OTHER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>another origin</title></head>
+<body><dd id="status-ws">-</dd>
+<script>
+  const element = document.getElementById("status-ws");
+  const socket = new WebSocket("%(ws_url)s");
+  let opened = false;
+  function show(status, text) {
+    element.textContent = status + " " + text;
+    element.dataset.status = String(status);
+  }
+  socket.onopen = () => { opened = true; socket.send("stolen?"); };
+  socket.onmessage = (event) => { show(101, "frame " + event.data); socket.close(); };
+  socket.onclose = (event) => { if (!opened) show(0, "refused, code " + event.code); };
+</script></body></html>
+"""
+
+
+@pytest.fixture
+def other_origin(server: Server) -> Iterator[str]:
+    """A second origin, ``http://127.0.0.1:<another port>``, serving ``OTHER_PAGE``."""
+    page_html = (OTHER_PAGE % {"ws_url": f"ws://127.0.0.1:{server.port}/ws"}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(page_html)))
+            self.end_headers()
+            self.wfile.write(page_html)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def handshakes(server: Server, count: int) -> list[str]:
+    """The server's log lines for ``/ws`` handshakes, once ``count`` are there."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        lines = [ln for ln in server.log.read_text().splitlines() if '"WebSocket /ws"' in ln]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def test_websocket_from_another_origin_is_refused(
+    page: Page, server: Server, other_origin: str
+) -> None:
+    page.goto("/spa/")
+    page.fill("#username", "alice")
+    page.fill("#password", "wonderland-42")
+    code, text = click(page, "login")
+    assert code == 200, text
+    cookie = cookie_values(page)["access_token"]
+    assert (cookie["domain"], cookie["sameSite"]) == ("127.0.0.1", "Lax")
+
+    code, text = click(page, "ws")  # the app's own page: accepted, frames served
+    assert code == 101, text
+    assert '"frame":"hello"' in text
+    assert handshakes(server, 1)[-1].endswith("[accepted]")
+
+    page.goto(other_origin + "/")  # same site (cookies ignore ports), other origin
+    code, text = status(page, "ws")
+    assert code == 0, f"the other origin's page got the websocket: {text}"
+    assert "refused" in text
+    lines = handshakes(server, 2)
+    assert len(lines) == 2, lines
+    assert lines[-1].endswith('"WebSocket /ws" 403'), (
+        f"expected 403 (the cookie was sent and refused by Origin), got: {lines[-1]}"
+    )
+
+    page.goto("/spa/")  # and the app's own page still may
+    code, text = click(page, "ws")
+    assert code == 101, text
+    assert handshakes(server, 3)[-1].endswith("[accepted]")
