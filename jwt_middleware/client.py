@@ -16,8 +16,16 @@ Two kinds of credentials:
       requests.post(url, auth=orders.requests_auth())
       await httpx.AsyncClient(auth=orders.httpx_auth()).post(url)
 
-Both kinds are ``requests`` auth objects and ``httpx.Auth`` flows (sync and
-async). Security: tokens are never logged; a forwarded token keeps its own
+Neither HTTP library is imported by this module: install the one you call
+with (``jwt-middleware[requests]``, ``jwt-middleware[httpx]``, or
+``jwt-middleware[client]`` for both). A :class:`ForwardBearer` is a plain
+callable, which both libraries accept as ``auth`` (httpx sync and async
+clients alike); ``requests_auth()`` and ``httpx_auth()`` import their library
+when called and say which extra to install if it is missing. The client
+credentials fetch uses ``requests`` when it is installed and ``httpx``
+otherwise (async: ``httpx``, or ``requests`` in a worker thread).
+
+Security: tokens are never logged; a forwarded token keeps its own
 audience, so a downstream service accepts it only if it is in that audience
 (prefer service tokens with the downstream's own audience).
 """
@@ -25,18 +33,21 @@ audience, so a downstream service accepts it only if it is in that audience
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib.util
 import threading
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-
-import httpx
-import requests
-import requests.auth
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ._bearer import extract_bearer
 from ._errors import ConfigurationError, JWTMiddlewareError
 from ._issue import Issuer
+
+if TYPE_CHECKING:
+    import httpx
+    import requests.auth
 
 __all__ = ["ForwardBearer", "ServiceToken", "TokenEndpointError"]
 
@@ -45,12 +56,48 @@ class TokenEndpointError(JWTMiddlewareError):
     """The token endpoint refused or failed. The message never holds a secret."""
 
 
-class ForwardBearer(requests.auth.AuthBase, httpx.Auth):
+class _MissingExtraError(ConfigurationError, ImportError):
+    """An optional HTTP library is not installed: catch it as either base."""
+
+
+class _HasHeaders(Protocol):
+    @property
+    def headers(self) -> MutableMapping[str, str]: ...
+
+
+# requests.PreparedRequest or httpx.Request: both carry mutable str headers.
+_Request = TypeVar("_Request", bound=_HasHeaders)
+
+
+def _importable(name: str) -> bool:
+    """Whether ``name`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _explain_missing(exc: ImportError, library: str, what: str) -> None:
+    """Raise a message naming the extra if ``exc`` says ``library`` itself is missing."""
+    if (exc.name or "").partition(".")[0] == library:
+        error = _MissingExtraError(
+            f"{what} needs {library}: pip install 'jwt-middleware[{library}]'"
+        )
+        error.name = library
+        raise error from exc
+
+
+class ForwardBearer:
     """``Authorization: Bearer <the token of the request being served>``.
 
     ``source`` is the incoming request's headers (any case-insensitive
     mapping: Flask's ``request.headers``, Starlette's ``request.headers``) or
     the token itself (for instance from cookie mode).
+
+    It is a callable taking the outgoing request and returning it with the
+    header set: ``requests`` calls it as an auth object, ``httpx`` (sync and
+    async clients) wraps it in its ``FunctionAuth``. Neither library is needed
+    to build one.
     """
 
     def __init__(self, source: Mapping[str, str] | str) -> None:
@@ -59,13 +106,12 @@ class ForwardBearer(requests.auth.AuthBase, httpx.Auth):
         else:
             self._token = extract_bearer(source.get("Authorization") or source.get("authorization"))
 
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+    def __call__(self, r: _Request) -> _Request:
         r.headers["Authorization"] = f"Bearer {self._token}"
         return r
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
+    def __repr__(self) -> str:
+        return "ForwardBearer(<token>)"  # never the token itself
 
 
 @dataclass
@@ -132,7 +178,17 @@ class ServiceToken:
         renew_before: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> ServiceToken:
-        """Fetch with the OAuth 2 client credentials grant (RFC 6749 §4.4)."""
+        """Fetch with the OAuth 2 client credentials grant (RFC 6749 §4.4).
+
+        The fetch uses ``requests`` if it is installed, else ``httpx``; the
+        async fetch uses ``httpx`` if installed, else ``requests`` in a worker
+        thread. Refused at once if neither is installed.
+        """
+        if not (_importable("requests") or _importable("httpx")):
+            raise _MissingExtraError(
+                "ServiceToken.from_client_credentials() needs requests or httpx: "
+                "pip install 'jwt-middleware[requests]' or 'jwt-middleware[httpx]'"
+            )
         form = {"grant_type": "client_credentials"}
         if audience:
             form["audience"] = audience
@@ -141,19 +197,20 @@ class ServiceToken:
         basic = (client_id, client_secret)
 
         def fetch() -> tuple[str, float]:
-            try:
-                response = requests.post(token_url, data=form, auth=basic, timeout=timeout)
-            except requests.RequestException as exc:
-                raise TokenEndpointError(_failed(exc)) from None
-            return _parse(response.status_code, response.content, clock)
+            if _importable("requests"):
+                status, content = _post_with_requests(token_url, form, basic, timeout)
+            else:
+                status, content = _post_with_httpx(token_url, form, basic, timeout)
+            return _parse(status, content, clock)
 
         async def afetch() -> tuple[str, float]:
-            try:
-                async with httpx.AsyncClient(timeout=timeout) as client:
-                    response = await client.post(token_url, data=form, auth=basic)
-            except httpx.HTTPError as exc:
-                raise TokenEndpointError(_failed(exc)) from None
-            return _parse(response.status_code, response.content, clock)
+            if _importable("httpx"):
+                status, content = await _apost_with_httpx(token_url, form, basic, timeout)
+            else:
+                status, content = await asyncio.to_thread(
+                    _post_with_requests, token_url, form, basic, timeout
+                )
+            return _parse(status, content, clock)
 
         return cls(fetch, afetch, renew_before=renew_before, clock=clock)
 
@@ -197,38 +254,107 @@ class ServiceToken:
             return token
 
     def requests_auth(self) -> requests.auth.AuthBase:
-        """A ``requests`` auth object."""
-        return _RequestsServiceAuth(self)
+        """A ``requests`` auth object (needs ``jwt-middleware[requests]``)."""
+        try:
+            import requests.auth  # noqa: F401  (only to say which extra is missing)
+        except ImportError as exc:
+            _explain_missing(exc, "requests", "ServiceToken.requests_auth()")
+            raise
+        return _requests_service_auth()(self)
 
     def httpx_auth(self) -> httpx.Auth:
-        """An ``httpx.Auth`` (sync and async clients)."""
-        return _HttpxServiceAuth(self)
+        """An ``httpx.Auth`` for sync and async clients (needs ``jwt-middleware[httpx]``)."""
+        try:
+            import httpx  # noqa: F401  (only to say which extra is missing)
+        except ImportError as exc:
+            _explain_missing(exc, "httpx", "ServiceToken.httpx_auth()")
+            raise
+        return _httpx_service_auth()(self)
 
 
-class _RequestsServiceAuth(requests.auth.AuthBase):
-    def __init__(self, source: ServiceToken) -> None:
-        self._source = source
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = f"Bearer {self._source.token()}"
-        return r
+# --- the auth classes, defined on first use (each subclasses its library's base) --------
 
 
-class _HttpxServiceAuth(httpx.Auth):
-    def __init__(self, source: ServiceToken) -> None:
-        self._source = source
+@functools.cache
+def _requests_service_auth() -> Callable[[ServiceToken], requests.auth.AuthBase]:
+    import requests
+    import requests.auth
 
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._source.token()}"
-        yield request
+    class _RequestsServiceAuth(requests.auth.AuthBase):
+        def __init__(self, source: ServiceToken) -> None:
+            self._source = source
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        request.headers["Authorization"] = f"Bearer {await self._source.atoken()}"
-        yield request
+        def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+            r.headers["Authorization"] = f"Bearer {self._source.token()}"
+            return r
+
+    return _RequestsServiceAuth
+
+
+@functools.cache
+def _httpx_service_auth() -> Callable[[ServiceToken], httpx.Auth]:
+    from collections.abc import AsyncGenerator, Generator
+
+    import httpx
+
+    class _HttpxServiceAuth(httpx.Auth):
+        def __init__(self, source: ServiceToken) -> None:
+            self._source = source
+
+        def sync_auth_flow(
+            self, request: httpx.Request
+        ) -> Generator[httpx.Request, httpx.Response, None]:
+            request.headers["Authorization"] = f"Bearer {self._source.token()}"
+            yield request
+
+        async def async_auth_flow(
+            self, request: httpx.Request
+        ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+            request.headers["Authorization"] = f"Bearer {await self._source.atoken()}"
+            yield request
+
+    return _HttpxServiceAuth
+
+
+# --- the token endpoint ------------------------------------------------------------------
+
+
+def _post_with_requests(
+    url: str, form: Mapping[str, str], basic: tuple[str, str], timeout: float
+) -> tuple[int, bytes]:
+    import requests
+
+    try:
+        response = requests.post(url, data=dict(form), auth=basic, timeout=timeout)
+    except requests.RequestException as exc:
+        raise TokenEndpointError(_failed(exc)) from None
+    return response.status_code, response.content
+
+
+def _post_with_httpx(
+    url: str, form: Mapping[str, str], basic: tuple[str, str], timeout: float
+) -> tuple[int, bytes]:
+    import httpx
+
+    try:
+        with httpx.Client(timeout=timeout) as client:
+            response = client.post(url, data=dict(form), auth=basic)
+    except httpx.HTTPError as exc:
+        raise TokenEndpointError(_failed(exc)) from None
+    return response.status_code, response.content
+
+
+async def _apost_with_httpx(
+    url: str, form: Mapping[str, str], basic: tuple[str, str], timeout: float
+) -> tuple[int, bytes]:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.post(url, data=dict(form), auth=basic)
+    except httpx.HTTPError as exc:
+        raise TokenEndpointError(_failed(exc)) from None
+    return response.status_code, response.content
 
 
 def _failed(exc: Exception) -> str:
