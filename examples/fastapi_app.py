@@ -1,6 +1,7 @@
 """FastAPI behind the pure ASGI middleware, with the ``JWTBearer`` dependency.
 
-Routes: ``GET /public`` (no token), ``GET /me`` (any valid token),
+Routes: ``GET /public`` (no token), ``GET /health/ready`` (no token: 200 or
+503 for a load balancer), ``GET /me`` (any valid token),
 ``GET /admin`` (role ``admin``), ``WS /ws`` (echo, valid token: header,
 ``?access_token=`` or the ``["bearer", token]`` subprotocol),
 ``POST /api/echo`` (any valid token; an unsafe method, so in cookie mode it
@@ -34,7 +35,7 @@ from examples._asgi_auth import change_password, lifecycle_from_env
 from examples._common import PUBLIC_PATHS, parse_port
 from jwt_middleware import Principal
 from jwt_middleware.asgi import JWTMiddleware
-from jwt_middleware.fastapi import JWTBearer, token_router
+from jwt_middleware.fastapi import READINESS_PATH, JWTBearer, readiness_router, token_router
 from jwt_middleware.starlette import auth_public_paths, read_fields, reply_response
 
 DOCS_PATHS = ("/docs", "/docs/*", "/redoc", "/openapi.json")
@@ -51,11 +52,14 @@ app.add_middleware(
     JWTMiddleware,
     config=lifecycle.config,
     cookies=lifecycle.cookies,
-    public_paths=(*PUBLIC_PATHS, *DOCS_PATHS, *SPA_PATHS, *auth_public_paths("/auth")),
+    public_paths=(
+        *PUBLIC_PATHS, READINESS_PATH, *DOCS_PATHS, *SPA_PATHS, *auth_public_paths("/auth")
+    ),
     websocket_query_param="access_token",
     websocket_subprotocol=True,
 )
 app.include_router(token_router(lifecycle.service, prefix="/auth"))
+app.include_router(readiness_router(auth))
 
 
 @app.post("/auth/password", tags=["auth"], summary="Change the password (fresh token only)")

@@ -7,7 +7,8 @@ Configure it from the environment (``JWT_ALGORITHMS``, ``JWT_SECRET`` or
     gunicorn examples.flask_app:app
 
 Routes: ``GET /public`` (no token), ``GET /me`` (any valid token; the
-principal as JSON) and ``GET /admin`` (role ``admin``).
+principal as JSON), ``GET /admin`` (role ``admin``) and ``GET /health/ready``
+(no token: 200 or 503 for a load balancer, naming the store and key checks).
 
 When the app can sign (``JWT_SECRET``, ``JWT_PRIVATE_KEY`` or
 ``JWT_PRIVATE_KEY_FILE``) and has one ``JWT_ISSUER``, it also issues tokens
@@ -52,6 +53,7 @@ from jwt_middleware.flask import (
     auth_blueprint,
     current_principal,
     fresh_required,
+    readiness_blueprint,
     revoke_subject,
     roles_required,
 )
@@ -93,6 +95,8 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
         public_paths=AUTH_PUBLIC_PATHS,
         check_credentials=users.check if lifecycle else None,
     )
+
+    app.register_blueprint(readiness_blueprint())  # public by itself, like the auth routes
 
     @app.get("/public")
     def public() -> dict[str, Any]:

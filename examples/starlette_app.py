@@ -1,6 +1,7 @@
 """Starlette behind the pure ASGI middleware, with per-endpoint decorators.
 
-Routes: ``GET /public`` (no token), ``GET /me`` (any valid token),
+Routes: ``GET /public`` (no token), ``GET /health/ready`` (no token: 200 or
+503 for a load balancer), ``GET /me`` (any valid token),
 ``GET /admin`` (role ``admin``), ``WS /ws`` (echo, valid token: header,
 ``?access_token=`` or the ``["bearer", token]`` subprotocol), and the token
 lifecycle (demo users in :mod:`examples._users`):
@@ -33,11 +34,13 @@ from examples._asgi_auth import Lifecycle, change_password, lifecycle_from_env
 from examples._common import PUBLIC_PATHS, parse_port
 from jwt_middleware.asgi import JWTMiddleware
 from jwt_middleware.starlette import (
+    READINESS_PATH,
     auth_public_paths,
     fresh_required,
     get_principal,
     jwt_required,
     read_fields,
+    readiness_routes,
     reply_response,
     roles_required,
     token_mount,
@@ -83,6 +86,7 @@ def create_app(auth: Lifecycle) -> Starlette:
     return Starlette(
         routes=[
             Route("/public", public),
+            *readiness_routes(auth.config),
             Route("/me", me),
             Route("/admin", admin),
             WebSocketRoute("/ws", echo),
@@ -93,7 +97,7 @@ def create_app(auth: Lifecycle) -> Starlette:
                 JWTMiddleware,
                 config=auth.config,
                 cookies=auth.cookies,
-                public_paths=(*PUBLIC_PATHS, *auth_public_paths("/auth")),
+                public_paths=(*PUBLIC_PATHS, READINESS_PATH, *auth_public_paths("/auth")),
                 websocket_query_param="access_token",
                 websocket_subprotocol=True,
             )

@@ -37,7 +37,13 @@ from ._fetch import (
     discovery_urls,
     parse_keys,
 )
-from ._keycache import REFETCH, KeyCache, KeyNotYetAvailableError, KeySourceUnavailableError
+from ._keycache import (
+    FETCH,
+    REFETCH,
+    KeyCache,
+    KeyNotYetAvailableError,
+    KeySourceUnavailableError,
+)
 from ._keys import ALGORITHMS, Key
 
 __all__ = ["JWKSClient", "KeyNotYetAvailableError", "KeySourceUnavailableError"]
@@ -289,6 +295,65 @@ class JWKSClient:
         await self._afetch(self._state.begin(self._state.clock(), refetch=False))
         if self.last_error is not None:
             raise KeySourceUnavailableError()
+
+    # --- readiness (jwt_middleware._health) -------------------------------
+
+    def ready(self) -> bool:
+        """Whether a fetched key set (at least one usable key) is held within ``stale_for``.
+
+        For readiness probes. Without one (never fetched, or past its stale
+        bound) one fetch is tried, single-flight with :meth:`resolve` and
+        bounded by ``timeout``, unless a fetch failed less than ``cooldown`` ago.
+        """
+        if self._holds_keys():
+            return True
+        if not self._lock.acquire(timeout=self.timeout):
+            return False  # the fetch in flight outlived our wait
+        try:
+            now = self._state.clock()
+            if not self._holds_keys() and self._fetch_due(now):
+                self._fetch(self._state.begin(now, refetch=False))
+            return self._holds_keys()
+        finally:
+            self._lock.release()
+
+    async def aready(self) -> bool:
+        """Async form of :meth:`ready`: the fetch task is the one :meth:`aresolve` shares."""
+        if self._holds_keys():
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + self.timeout
+        task = self._running(loop)
+        if task is not None:
+            try:
+                await self._await(task, deadline)
+            except KeySourceUnavailableError:
+                return False
+            return self._holds_keys()
+        now = self._state.clock()
+        if not self._fetch_due(now):
+            return False
+        task = loop.create_task(self._afetch(self._state.begin(now, refetch=False)))
+        self._task = task
+        await asyncio.shield(task)  # bounded by timeout itself
+        return self._holds_keys()
+
+    def _holds_keys(self) -> bool:
+        """Whether a fetched set is held within its stale bound (asks the cache; no I/O)."""
+        try:  # seen=-1: any held set is newer than the probe, so it never plans a fetch
+            self._state.lookup(None, self._state.clock(), -1, may_fetch=False)
+        except UnknownKeyError:
+            pass  # several keys and no kid named: the set is there all the same
+        except KeySourceUnavailableError:
+            return False  # never fetched, or past stale_for
+        return True
+
+    def _fetch_due(self, now: float) -> bool:
+        """With no usable set: whether a fetch may start now (none failed within cooldown)."""
+        try:
+            return self._state.lookup(None, now, self.fetch_count, may_fetch=True) == FETCH
+        except (UnknownKeyError, KeySourceUnavailableError):
+            return False
 
     # --- single flight ---------------------------------------------------
 
