@@ -8,15 +8,17 @@ change; nothing is checked lazily on the first request.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, cast
 
-from ._claims import preset_paths
+from ._claims import PRESETS, preset_paths
 from ._errors import ConfigurationError
-from ._keys import Key, KeySet
+from ._keys import Key
+from ._keyset import KeySet
 from ._protocols import KeyResolver
 from .stores import Store, StoreError, store_from_url
 
@@ -33,6 +35,149 @@ def _names(value: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
         if not isinstance(item, str) or not item:
             raise ConfigurationError(f"{what} must be non-empty strings")
     return items
+
+
+# Each check takes (value, label, setting): ``label`` is the name to put in a message (the
+# keyword, or the setting as the user wrote it, ``JWT_ISSUER``), ``setting`` says which.
+# It returns the normalised value. Config runs them all; the settings reader runs the ones
+# for the settings it read, so that their messages name the setting.
+Check = Callable[[Any, str, bool], Any]
+
+
+def _accepted(what: str, unset: str) -> Check:
+    def check(value: Any, label: str, setting: bool) -> Any:
+        if value is None:
+            return None
+        items = _names(value, label)
+        if not items and setting:
+            raise ConfigurationError(
+                f"{label} is empty: give the accepted {what} (comma-separated for several), "
+                f"or unset {label} {unset}"
+            )
+        if not items:
+            raise ConfigurationError(f"{label} is an empty list: give a value or None")
+        return items[0] if len(items) == 1 else items
+
+    return check
+
+
+def _leeway(value: Any, label: str, setting: bool) -> Any:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
+        0 <= value <= MAX_LEEWAY
+    ):
+        raise ConfigurationError(f"{label} must be a number of seconds from 0 to {MAX_LEEWAY:g}")
+    return value
+
+
+def _max_token_bytes(value: Any, label: str, setting: bool) -> Any:
+    if not isinstance(value, int) or isinstance(value, bool) or not 256 <= value <= 1 << 16:
+        raise ConfigurationError(f"{label} must be an integer from 256 to 65536")
+    return value
+
+
+def _max_age(value: Any, label: str, setting: bool) -> Any:
+    if value is not None and (
+        not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
+    ):
+        none = "leave it unset (or none)" if setting else "None"
+        raise ConfigurationError(f"{label} must be a positive number of seconds, or {none}")
+    return value
+
+
+def _optional_text(value: Any, label: str, setting: bool) -> Any:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigurationError(
+            f"{label} must be a non-empty string, or " + ("unset" if setting else "None")
+        )
+    return value
+
+
+def _text(value: Any, label: str, setting: bool) -> Any:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{label} must be a non-empty string")
+    return value
+
+
+def _paths(value: Any, label: str, setting: bool) -> Any:
+    return None if value is None else _names(value, label)
+
+
+def _preset(value: Any, label: str, setting: bool) -> Any:
+    if not isinstance(value, str) or value not in PRESETS:
+        shown = repr(value) if isinstance(value, str) else type(value).__name__
+        raise ConfigurationError(
+            f"{label} {shown} is not a claims preset: use one of {', '.join(sorted(PRESETS))}"
+        )
+    return value
+
+
+def _store(value: Any, label: str, setting: bool) -> Any:
+    if isinstance(value, str):
+        try:
+            return store_from_url(value)
+        except StoreError as exc:
+            raise ConfigurationError(f"{label}: {exc}") from None
+    if value is not None and not isinstance(value, Store):
+        raise ConfigurationError(f"{label} must be a Store, a store URL, or None")
+    return value
+
+
+def _store_failure(value: Any, label: str, setting: bool) -> Any:
+    if value not in ("closed", "open"):
+        raise ConfigurationError(f'{label} must be "closed" or "open"')
+    return value
+
+
+#: Field name -> check. ``keys``, ``claim_checks`` and ``clock`` are checked in Config.
+CHECKS: dict[str, Check] = {
+    "issuer": _accepted("issuer", "to skip the iss check"),
+    "audience": _accepted("audience", "to accept only tokens without aud"),
+    "leeway": _leeway,
+    "max_token_bytes": _max_token_bytes,
+    "max_age": _max_age,
+    "required_claims": lambda value, label, setting: _names(value, label),
+    "token_type": _optional_text,
+    "claims_preset": _preset,
+    "client_id": _optional_text,
+    "roles_claim": _paths,
+    "scopes_claim": _paths,
+    "realm": _text,
+    "store": _store,
+    "store_failure": _store_failure,
+}
+
+_BUILD_KEYS = (
+    'build one with Key.from_secret(secret, "HS256"), Key.from_pem(pem, "RS256"), '
+    'Key.from_pem_file(path, "RS256") or KeySet.from_jwks_file(path), or use '
+    "Config.from_env() to read JWT_SECRET, JWT_PUBLIC_KEY_FILE, ..."
+)
+
+
+def _keys(keys: Any) -> Any:
+    if isinstance(keys, Key):
+        return KeySet([keys])
+    if isinstance(keys, (KeySet, KeyResolver)):
+        return keys  # a KeySet, or a remote key source (verify-only, resolved per token)
+    if keys is None:
+        raise ConfigurationError(
+            f"keys is required: a Key, a KeySet or a key resolver; {_BUILD_KEYS}"
+        )
+    if isinstance(keys, (str, bytes)) or not isinstance(keys, Iterable):
+        raise ConfigurationError(
+            f"keys must be a Key, a KeySet or a key resolver (such as jwks.JWKSClient), not "
+            f"{_a(type(keys).__name__)}: {_BUILD_KEYS}"
+        )
+    items = tuple(keys)
+    for item in items:
+        if not isinstance(item, Key):
+            raise ConfigurationError(
+                f"keys must hold Key objects, not {_a(type(item).__name__)}: {_BUILD_KEYS}"
+            )
+    return KeySet(items)
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,72 +237,17 @@ class Config:
 
     def __post_init__(self) -> None:
         put = object.__setattr__
-        keys: Any = self.keys
-        if isinstance(keys, Key):
-            keys = KeySet([keys])
-        elif isinstance(keys, KeyResolver) and not isinstance(keys, KeySet):
-            pass  # a remote key source: verify-only, resolved per token
-        elif not isinstance(keys, KeySet):
-            if keys is None or isinstance(keys, (str, bytes)):
-                raise ConfigurationError(
-                    "keys is required: a KeySet, a Key, or keys (see Key.from_secret, "
-                    "Key.from_pem_file, KeySet.from_jwks_file)"
-                )
-            keys = KeySet(keys)
-        put(self, "keys", keys)
-        for name in ("issuer", "audience"):
-            value = getattr(self, name)
-            if value is not None:
-                items = _names(value, name)
-                if not items:
-                    raise ConfigurationError(f"{name} is an empty list: give a value or None")
-                put(self, name, items[0] if len(items) == 1 else items)
-        if (
-            not isinstance(self.leeway, (int, float))
-            or isinstance(self.leeway, bool)
-            or not (0 <= self.leeway <= MAX_LEEWAY)
-        ):
-            raise ConfigurationError(f"leeway must be a number of seconds from 0 to {MAX_LEEWAY:g}")
-        if (
-            not isinstance(self.max_token_bytes, int)
-            or isinstance(self.max_token_bytes, bool)
-            or not 256 <= self.max_token_bytes <= 1 << 16
-        ):
-            raise ConfigurationError("max_token_bytes must be an integer from 256 to 65536")
-        if self.max_age is not None and (
-            not isinstance(self.max_age, (int, float))
-            or not math.isfinite(self.max_age)
-            or self.max_age <= 0
-        ):
-            raise ConfigurationError("max_age must be a positive number of seconds or None")
-        put(self, "required_claims", _names(self.required_claims, "required_claims"))
-        if self.token_type is not None and (
-            not isinstance(self.token_type, str) or not self.token_type
-        ):
-            raise ConfigurationError("token_type must be a non-empty string or None")
-        roles, scopes = preset_paths(self.claims_preset, self.client_id)
-        if self.roles_claim is not None:
-            put(self, "roles_claim", _names(self.roles_claim, "roles_claim"))
-        if self.scopes_claim is not None:
-            put(self, "scopes_claim", _names(self.scopes_claim, "scopes_claim"))
-        for claim, check in self.claim_checks.items():
-            if not isinstance(claim, str) or not callable(check):
+        put(self, "keys", _keys(self.keys))
+        for name, check in CHECKS.items():
+            put(self, name, check(getattr(self, name), name, False))
+        for claim, predicate in self.claim_checks.items():
+            if not isinstance(claim, str) or not callable(predicate):
                 raise ConfigurationError("claim_checks maps claim names to callables")
         put(self, "claim_checks", MappingProxyType(dict(self.claim_checks)))
-        if not isinstance(self.realm, str) or not self.realm:
-            raise ConfigurationError("realm must be a non-empty string")
         if not callable(self.clock):
             raise ConfigurationError("clock must be a callable returning seconds")
+        roles, scopes = preset_paths(self.claims_preset, self.client_id)
         put(self, "_paths", (self.roles_claim or roles, self.scopes_claim or scopes))
-        if isinstance(self.store, str):
-            try:
-                put(self, "store", store_from_url(self.store))
-            except StoreError as exc:
-                raise ConfigurationError(str(exc)) from None
-        elif self.store is not None and not isinstance(self.store, Store):
-            raise ConfigurationError("store must be a Store, a store URL, or None")
-        if self.store_failure not in ("closed", "open"):
-            raise ConfigurationError('store_failure must be "closed" or "open"')
 
     @property
     def key_set(self) -> KeySet:
@@ -186,17 +276,27 @@ class Config:
 
     @classmethod
     def from_env(
-        cls, prefix: str = "JWT_", environ: Mapping[str, str] | None = None, **overrides: Any
+        cls,
+        prefix: str = "JWT_",
+        environ: Mapping[str, str] | None = None,
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+        **overrides: Any,
     ) -> Config:
         """Build from environment variables (``JWT_ALGORITHMS``, ``JWT_SECRET``, ...).
 
-        Keyword arguments override what the environment says.
+        Keyword arguments override what the environment says. Relative ``*_FILE``
+        paths are read from ``base_dir`` (default: the working directory). A
+        ``{prefix}*`` name that no part of the package reads is reported with
+        :func:`warnings.warn` (a ``UserWarning``, once per name and call, naming
+        the closest known setting): the environment is shared with other tools,
+        so it is not an error.
         """
-        import os
+        from ._settings import settings_from_mapping, warn_unknown_settings
 
-        from ._settings import settings_from_mapping
-
-        values = settings_from_mapping(os.environ if environ is None else environ, prefix)
+        mapping = os.environ if environ is None else environ
+        warn_unknown_settings(mapping, prefix, stacklevel=2)
+        values = settings_from_mapping(mapping, prefix, base_dir=base_dir)
         values.update(overrides)
         return cls(**values)
 

@@ -30,7 +30,8 @@ from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from ._errors import ConfigurationError
-from ._keys import Key, KeySet, _infer_for_set
+from ._keys import Key
+from ._keyset import KeySet, _infer_for_set
 
 logger = logging.getLogger("jwt_middleware.jwks")
 

@@ -18,7 +18,8 @@ from typing import Final
 
 from ._errors import ServiceUnavailableError, UnknownKeyError
 from ._fetch import FetchError, max_age, parse_keys
-from ._keys import Key, KeySet
+from ._keys import Key
+from ._keyset import KeySet
 
 logger = logging.getLogger("jwt_middleware.jwks")
 

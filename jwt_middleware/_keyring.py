@@ -47,7 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ConfigurationError, UnknownKeyError
-from ._keys import Key, KeySet, generate_key
+from ._keys import Key, generate_key
+from ._keyset import KeySet
 
 try:  # POSIX advisory locks; elsewhere rotations are not serialised across processes
     import fcntl

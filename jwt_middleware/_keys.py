@@ -1,4 +1,4 @@
-"""Keys bound to one algorithm each, and key sets chosen by ``kid``.
+"""Keys bound to one algorithm each (key sets chosen by ``kid`` are in ``_keyset``).
 
 A :class:`Key` is prepared once (the PEM or JWK is parsed when the key is
 built, never per request) and pinned to exactly one algorithm: a token is
@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.algorithms import Algorithm, get_default_algorithms
 from jwt.exceptions import PyJWTError
 
-from ._errors import ConfigurationError, UnknownKeyError
+from ._errors import ConfigurationError
 from ._jws import b64url_encode
 
-__all__ = ["ALGORITHMS", "Key", "KeySet", "generate_key"]
+__all__ = ["ALGORITHMS", "Key", "generate_key"]
 
 _HMAC_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 _RSA = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
@@ -236,19 +236,7 @@ class Key:
                 f"{algorithm} takes a shared secret, not a PEM key: use an RS, PS, ES or "
                 "EdDSA algorithm for this key"
             )
-        key_obj: Any
-        try:
-            if b"PRIVATE KEY-----" in data:
-                key_obj = serialization.load_pem_private_key(data, password=password)
-            elif b"CERTIFICATE-----" in data:
-                from cryptography import x509
-
-                key_obj = x509.load_pem_x509_certificate(data).public_key()
-            else:
-                key_obj = serialization.load_pem_public_key(data)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise ConfigurationError("the PEM data could not be read as a key") from None
-        return cls(algorithm, key_obj, kid=kid)
+        return cls(algorithm, load_pem(data, password), kid=kid)
 
     @classmethod
     def from_pem_file(
@@ -360,6 +348,20 @@ class Key:
         return b64url_encode(digest.digest()).decode()
 
 
+def load_pem(data: bytes, password: bytes | None = None) -> Any:
+    """The key object of PEM text: a private key, a public key or a certificate's key."""
+    try:
+        if b"PRIVATE KEY-----" in data:
+            return serialization.load_pem_private_key(data, password=password)
+        if b"CERTIFICATE-----" in data:
+            from cryptography import x509
+
+            return x509.load_pem_x509_certificate(data).public_key()
+        return serialization.load_pem_public_key(data)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ConfigurationError("the PEM data could not be read as a key") from None
+
+
 def _read(path: str | os.PathLike[str]) -> bytes:
     try:
         return Path(path).read_bytes()
@@ -398,132 +400,6 @@ def _jwk_algorithm(data: Mapping[str, Any], algorithm: str | None) -> str:
     raise ConfigurationError(
         f'the JWK (kty {kty!r}) does not say its algorithm: add "alg" to it or pass algorithm='
     )
-
-
-class KeySet:
-    """Keys chosen by ``kid``; never by anything else the token says.
-
-    A token without ``kid`` is accepted only by a set of exactly one key.
-    A set of exactly one key without a ``kid`` of its own takes tokens with
-    any ``kid`` (the key was configured explicitly; the ``kid`` is a hint).
-    """
-
-    __slots__ = ("_by_kid", "_keys", "_single", "algorithms")
-
-    def __init__(self, keys: Iterable[Key]) -> None:
-        self._keys: tuple[Key, ...] = tuple(keys)
-        if not self._keys:
-            raise ConfigurationError("the key set is empty: configure at least one key")
-        by_kid: dict[str, Key] = {}
-        unnamed = 0
-        for key in self._keys:
-            if not isinstance(key, Key):
-                raise ConfigurationError("a key set holds Key objects")
-            if key.kid is None:
-                unnamed += 1
-            elif key.kid in by_kid:
-                raise ConfigurationError(f"two keys share the kid {key.kid!r}: kids must be unique")
-            else:
-                by_kid[key.kid] = key
-        if unnamed and len(self._keys) > 1:
-            raise ConfigurationError("in a set of several keys every key needs a kid")
-        self._by_kid = by_kid
-        self._single: Key | None = self._keys[0] if len(self._keys) == 1 else None
-        #: The algorithms of the keys in this set.
-        self.algorithms: frozenset[str] = frozenset(k.algorithm for k in self._keys)
-
-    def __iter__(self) -> Iterator[Key]:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __repr__(self) -> str:
-        return f"<KeySet {list(self._keys)!r}>"
-
-    def resolve(self, kid: str | None) -> Key:
-        """The key for a token's ``kid``. Raises :class:`UnknownKeyError`."""
-        if kid is not None:
-            key = self._by_kid.get(kid)
-            if key is not None:
-                return key
-            single = self._single
-            if single is not None and single.kid is None:
-                return single
-            raise UnknownKeyError()
-        if self._single is not None:
-            return self._single
-        raise UnknownKeyError("the token does not name its key (kid)")
-
-    async def aresolve(self, kid: str | None) -> Key:
-        """Async form of :meth:`resolve` (the seam remote key sources fill)."""
-        return self.resolve(kid)
-
-    def signing_key(self) -> Key:
-        """The first key that can sign."""
-        for key in self._keys:
-            if key.can_sign:
-                return key
-        raise ConfigurationError("no key in the set can sign: configure a private key or secret")
-
-    def public_jwks(self) -> dict[str, Any]:
-        """The public keys as a JWKS document (HMAC keys are left out)."""
-        return {"keys": [k.public_jwk() for k in self._keys if k.algorithm not in _HMAC_BYTES]}
-
-    @classmethod
-    def from_jwks(
-        cls, jwks: Mapping[str, Any] | str | bytes, algorithms: Iterable[str] | None = None
-    ) -> KeySet:
-        """A set from a JWKS document (dict or JSON text).
-
-        Keys for encryption (``use: enc``), keys whose ``key_ops`` exclude
-        verification and keys whose algorithm is not in ``algorithms`` are
-        skipped. A key without ``alg`` takes the one algorithm of
-        ``algorithms`` that fits its type, if exactly one does.
-        """
-        doc = _json_object(jwks, "JWKS") if isinstance(jwks, (str, bytes)) else jwks
-        entries = doc.get("keys")
-        if not isinstance(entries, list):
-            raise ConfigurationError('a JWKS document needs a "keys" list')
-        allowed = None if algorithms is None else {_check_algorithm(a) for a in algorithms}
-        keys = []
-        for entry in entries:
-            if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
-                continue
-            ops = entry.get("key_ops")
-            if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
-                continue
-            alg = _infer_for_set(entry, allowed)
-            if alg is None:
-                continue
-            keys.append(Key.from_jwk(entry, alg))
-        if not keys:
-            raise ConfigurationError("the JWKS document has no usable signing key")
-        return cls(keys)
-
-    @classmethod
-    def from_jwks_file(
-        cls, path: str | os.PathLike[str], algorithms: Iterable[str] | None = None
-    ) -> KeySet:
-        """A set from a JWKS file."""
-        return cls.from_jwks(_read(path), algorithms)
-
-
-_FAMILY = {"oct": set(_HMAC_BYTES), "RSA": set(_RSA), "EC": set(_EC_CURVES), "OKP": {"EdDSA"}}
-
-
-def _infer_for_set(entry: Mapping[str, Any], allowed: set[str] | None) -> str | None:
-    declared = entry.get("alg")
-    if declared == "ES521":
-        declared = "ES512"
-    if declared is not None:
-        return declared if allowed is None or declared in allowed else None
-    fitting = _FAMILY.get(entry.get("kty", ""), set())
-    if entry.get("kty") == "EC":
-        fitting = {a for a, c in _CRV_NAMES.items() if c == entry.get("crv") and a in ALGORITHMS}
-    if allowed is not None:
-        fitting = fitting & allowed  # a new set: never narrow the shared _FAMILY table
-    return next(iter(fitting)) if len(fitting) == 1 else None
 
 
 def generate_key(algorithm: str = "ES256", *, kid: str | None = None) -> Key:

@@ -25,7 +25,8 @@ from ._errors import (
     UnknownKeyError,
 )
 from ._jws import b64url_decode, json_object, split
-from ._keys import Key, KeySet
+from ._keys import Key
+from ._keyset import KeySet
 from ._principal import Principal
 from ._protocols import KeyResolver, RevocationCheck
 from ._verify import Verifier

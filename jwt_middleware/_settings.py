@@ -1,28 +1,33 @@
 """Settings from a flat mapping: environment variables or Flask's ``app.config``.
 
 One prefix (``JWT_`` by default); names are the :class:`Config` fields in
-upper case, plus the key sources below. Values may be strings (as in the
-environment) or already-typed Python values (as in ``app.config``).
+upper case, the key sources (read by ``_keysettings``: ``SECRET``,
+``PUBLIC_KEY[_FILE]``, ``PRIVATE_KEY[_FILE]``, ``JWKS_FILE``, with
+``ALGORITHMS`` and ``KID``), and the token lifecycle's settings. Values may be
+strings (as in the environment) or already-typed Python values (as in
+``app.config``).
 
-Key sources, one of:
-
-* ``SECRET``: an HMAC secret (prefix it with ``base64:`` for base64 text);
-* ``PUBLIC_KEY`` / ``PUBLIC_KEY_FILE``: a PEM public key or certificate;
-* ``PRIVATE_KEY`` / ``PRIVATE_KEY_FILE``: a PEM private key (can also sign);
-* ``JWKS_FILE``: a JWKS document (verify only);
-
-with ``ALGORITHMS`` (required; one algorithm for a secret or PEM key, an
-allow-list for a JWKS) and ``KID`` (optional, for a secret or PEM key).
+Every message names the setting as the user wrote it (``JWT_ISSUER``, with the
+prefix), says which form it wants, and never repeats a value (it could be a
+secret). Relative ``*_FILE`` paths are read from ``base_dir`` when given (Flask
+passes ``app.root_path``), else from the working directory. An unknown
+``{prefix}*`` name is an error in strict mode (Flask) and a warning in the
+environment (:func:`warn_unknown_settings`), naming the closest known setting.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import difflib
+import os
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ._config import CHECKS
 from ._cookies import CookiePolicy
 from ._errors import ConfigurationError
-from ._keys import Key, KeySet
+from ._keysettings import KEY_SETTINGS as KEY_SETTINGS  # re-exported: its old home
+from ._keysettings import keys_from_settings
 
 #: Settings read by the token lifecycle (issuer and cookie mode), not by Config.
 LIFECYCLE_SETTINGS = (
@@ -38,16 +43,11 @@ LIFECYCLE_SETTINGS = (
     "REFRESH_TTL",
 )
 
-KEY_SETTINGS = (
-    "ALGORITHMS",
-    "JWKS_FILE",
-    "KID",
-    "PRIVATE_KEY",
-    "PRIVATE_KEY_FILE",
-    "PUBLIC_KEY",
-    "PUBLIC_KEY_FILE",
-    "SECRET",
-)
+#: Read by the Flask extension from ``app.config`` (``jwt_middleware.flask``'s ``_EXTRA``).
+INTEGRATION_SETTINGS = ("MODE", "PUBLIC_METHODS", "PUBLIC_PATHS")
+
+#: ``JWT_MIDDLEWARE_*`` names are this package's own test switches, never settings.
+_RESERVED = "MIDDLEWARE_"
 
 
 def _str(value: Any) -> str:
@@ -117,52 +117,53 @@ PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "TOKEN_TYPE": ("token_type", _str),
 }
 
+#: Every name (without prefix) that some part of the package reads.
+KNOWN_SETTINGS = frozenset(PARSERS) | frozenset(KEY_SETTINGS) | frozenset(LIFECYCLE_SETTINGS)
+KNOWN_SETTINGS |= frozenset(INTEGRATION_SETTINGS)
 
-def _keys(found: Mapping[str, Any], prefix: str) -> KeySet:
-    sources = [
-        n
-        for n in (
-            "SECRET",
-            "PUBLIC_KEY",
-            "PUBLIC_KEY_FILE",
-            "PRIVATE_KEY",
-            "PRIVATE_KEY_FILE",
-            "JWKS_FILE",
-        )
-        if found.get(n)
-    ]
-    if not sources:
-        raise ConfigurationError(
-            f"no key configured: set {prefix}SECRET, {prefix}PUBLIC_KEY_FILE, "
-            f"{prefix}PRIVATE_KEY_FILE or {prefix}JWKS_FILE"
-        )
-    if len(sources) > 1:
-        raise ConfigurationError(
-            f"set only one key source, not {', '.join(prefix + s for s in sources)}"
-        )
-    source = sources[0]
-    try:
-        algorithms = _list(found.get("ALGORITHMS", ""))
-    except TypeError:
-        raise ConfigurationError(f"{prefix}ALGORITHMS must be a comma-separated list") from None
-    if source == "JWKS_FILE":
-        return KeySet.from_jwks_file(found[source], algorithms or None)
-    if len(algorithms) != 1:
-        raise ConfigurationError(
-            f"{prefix}ALGORITHMS must name exactly one algorithm for {prefix}{source} "
-            "(each key is pinned to one algorithm), for example RS256"
-        )
-    (alg,) = algorithms
-    kid = found.get("KID") or None
-    value = found[source]
-    if source == "SECRET":
-        text = value if isinstance(value, (str, bytes)) else ""
-        if isinstance(text, str) and text.startswith("base64:"):
-            return KeySet([Key.from_secret(text[7:], alg, kid=kid, encoding="base64")])
-        return KeySet([Key.from_secret(text, alg, kid=kid)])
-    if source.endswith("_FILE"):
-        return KeySet([Key.from_pem_file(value, alg, kid=kid)])
-    return KeySet([Key.from_pem(value, alg, kid=kid)])
+_BOOL = "true or false (or 1/0, yes/no, on/off)"
+_FORMS_WANTED: dict[Callable[[Any], Any], str] = {
+    _str: "text",
+    _list: "a comma-separated list of names",
+    _one_or_list: "a value, or a comma-separated list of values",
+    _number: "a number of seconds, e.g. 30",
+    _optional_number: "a number of seconds, e.g. 3600, or none",
+    _int: "a whole number, e.g. 8192",
+    _bool: _BOOL,
+}
+
+
+def _wrong_form(label: str, wanted: str) -> ConfigurationError:
+    return ConfigurationError(f"{label} has a value of the wrong form: give {wanted}")
+
+
+# --- unknown names --------------------------------------------------------------
+
+
+def unknown_setting(name: str, prefix: str, known: Iterable[str] = KNOWN_SETTINGS) -> str:
+    """``unknown setting JWT_ISSUR: did you mean JWT_ISSUER?`` (``name`` without prefix);
+    the known names are listed only when none is close."""
+    close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
+    if close:
+        return f"unknown setting {prefix}{name}: did you mean {prefix}{close[0]}?"
+    listed = ", ".join(prefix + n for n in sorted(known))
+    return f"unknown setting {prefix}{name}: known settings are {listed}"
+
+
+def warn_unknown_settings(mapping: Mapping[str, Any], prefix: str, *, stacklevel: int = 1) -> None:
+    """One ``UserWarning`` per ``{prefix}*`` name no part of the package reads, with the
+    closest known name. ``stacklevel`` 1 blames the caller, 2 the caller's caller."""
+    for key in sorted(k for k in mapping if k.startswith(prefix)):
+        name = key[len(prefix) :]
+        if name in KNOWN_SETTINGS or (prefix == "JWT_" and name.startswith(_RESERVED)):
+            continue
+        message = unknown_setting(name, prefix)
+        if "did you mean" not in message:
+            message = f"unknown setting {key}: no jwt_middleware setting has a similar name"
+        warnings.warn(f"{message} ({key} is ignored)", UserWarning, stacklevel=stacklevel + 1)
+
+
+# --- the Config keyword arguments ------------------------------------------------
 
 
 def settings_from_mapping(
@@ -171,28 +172,34 @@ def settings_from_mapping(
     *,
     strict: bool = False,
     extra: tuple[str, ...] = (),
+    base_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Turn prefixed settings into :class:`Config` keyword arguments.
+    """Turn prefixed settings into :class:`Config` keyword arguments, each checked.
 
     With ``strict`` (Flask's ``app.config``), an unknown prefixed name is an
     error; the environment is not strict because other tools share ``JWT_``.
     Names in ``extra`` are accepted and returned lower-cased for the caller.
+    Relative ``*_FILE`` paths are read from ``base_dir`` (default: the working
+    directory).
     """
-    found = {k[len(prefix) :]: v for k, v in mapping.items() if k.startswith(prefix)}
-    known = set(PARSERS) | set(KEY_SETTINGS) | set(LIFECYCLE_SETTINGS) | set(extra)
+    found = _found(mapping, prefix)
+    known = KNOWN_SETTINGS | set(extra)
     unknown = sorted(set(found) - known)
     if strict and unknown:
-        raise ConfigurationError(
-            f"unknown setting {prefix}{unknown[0]}: known settings are "
-            + ", ".join(prefix + n for n in sorted(known))
-        )
-    values: dict[str, Any] = {"keys": _keys(found, prefix)}
+        raise ConfigurationError(unknown_setting(unknown[0], prefix, known))
+    values: dict[str, Any] = {"keys": keys_from_settings(found, prefix, base_dir)}
     for name, (field_name, parse) in PARSERS.items():
         if name in found:
+            label = prefix + name
             try:
-                values[field_name] = parse(found[name])
+                parsed = parse(found[name])
             except (TypeError, ValueError):
-                raise ConfigurationError(f"{prefix}{name} has a value of the wrong form") from None
+                wanted = _FORMS_WANTED[parse]
+                if name == "MAX_TOKEN_BYTES":
+                    wanted = "a whole number of bytes, e.g. 8192"
+                raise _wrong_form(label, wanted) from None
+            check = CHECKS.get(field_name)
+            values[field_name] = parsed if check is None else check(parsed, label, True)
     for name in extra:
         if name in found:
             values[name.lower()] = found[name]
@@ -203,6 +210,16 @@ def _found(mapping: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {k[len(prefix) :]: v for k, v in mapping.items() if k.startswith(prefix)}
 
 
+# --- the token lifecycle -----------------------------------------------------------
+
+_COOKIE_TEXT = (
+    ("COOKIE_SAMESITE", "samesite"),
+    ("COOKIE_DOMAIN", "domain"),
+    ("REFRESH_PATH", "refresh_path"),
+    ("CSRF_HEADER", "csrf_header"),
+)
+
+
 def cookie_policy_from_mapping(
     mapping: Mapping[str, Any], prefix: str = "JWT_"
 ) -> CookiePolicy | None:
@@ -210,41 +227,56 @@ def cookie_policy_from_mapping(
     ``COOKIE_SAMESITE`` (Lax), ``COOKIE_DOMAIN``, ``REFRESH_PATH`` (/auth), ``CSRF_HEADER``,
     ``COOKIE_WEBSOCKET_ORIGINS`` (none besides the request's own)."""
     found = _found(mapping, prefix)
+    parsed: dict[str, tuple[str, Any]] = {}  # field -> (setting, value)
+    name, wanted = "COOKIES", _BOOL
     try:
-        if not _bool(found.get("COOKIES", False)):
+        if not _bool(found.get(name, False)):
             return None
-        options: dict[str, Any] = {}
         if "COOKIE_SECURE" in found:
-            options["secure"] = _bool(found["COOKIE_SECURE"])
-        for name, field_name in (
-            ("COOKIE_SAMESITE", "samesite"),
-            ("COOKIE_DOMAIN", "domain"),
-            ("REFRESH_PATH", "refresh_path"),
-            ("CSRF_HEADER", "csrf_header"),
-        ):
+            name = "COOKIE_SECURE"
+            parsed["secure"] = (name, _bool(found[name]))
+        wanted = "text"
+        for name, field_name in _COOKIE_TEXT:
             if found.get(name):
-                options[field_name] = _str(found[name])
+                parsed[field_name] = (name, _str(found[name]))
         if found.get("COOKIE_WEBSOCKET_ORIGINS"):  # comma-separated
-            options["websocket_origins"] = _list(found["COOKIE_WEBSOCKET_ORIGINS"])
+            name, wanted = "COOKIE_WEBSOCKET_ORIGINS", "a comma-separated list of origins"
+            parsed["websocket_origins"] = (name, _list(found[name]))
     except (TypeError, ValueError):
+        raise _wrong_form(prefix + name, wanted) from None
+    options = {field_name: value for field_name, (_, value) in parsed.items()}
+    try:
+        return CookiePolicy(**options)
+    except ConfigurationError as exc:
+        for field_name, (name, value) in parsed.items():  # which setting is it?
+            try:
+                CookiePolicy(**{field_name: value})
+            except ConfigurationError as alone:
+                text = str(alone).removeprefix(f"{field_name}: ")
+                raise ConfigurationError(f"{prefix}{name}: {text}") from None
         raise ConfigurationError(
-            f"a {prefix}COOKIE* setting has a value of the wrong form"
+            f"{prefix}COOKIE_SAMESITE and {prefix}COOKIE_SECURE: {exc}"
         ) from None
-    return CookiePolicy(**options)
+
+
+#: Issuer option -> (setting, parser, what the message asks for). Issuer checks the ranges.
+_TTL = "JWT_*_TTL settings take a whole number of seconds"
+_LIFETIMES: tuple[tuple[str, str, Callable[[Any], Any], str], ...] = (
+    ("access_ttl", "ACCESS_TTL", _int, f"{_TTL}, e.g. 900"),
+    ("refresh_ttl", "REFRESH_TTL", _int, f"{_TTL}, e.g. 1209600"),
+    ("refresh_grace", "REFRESH_GRACE", _number, "give a number of seconds from 0 to 60, e.g. 10"),
+)
 
 
 def issuer_options_from_mapping(mapping: Mapping[str, Any], prefix: str = "JWT_") -> dict[str, Any]:
     """``Issuer`` keyword arguments from ``ACCESS_TTL``, ``REFRESH_TTL``, ``REFRESH_GRACE``."""
     found = _found(mapping, prefix)
     options: dict[str, Any] = {}
-    try:
-        for name, field_name, parse in (
-            ("ACCESS_TTL", "access_ttl", _int),
-            ("REFRESH_TTL", "refresh_ttl", _int),
-            ("REFRESH_GRACE", "refresh_grace", _number),
-        ):
-            if name in found:
+    for field_name, name, parse, wanted in _LIFETIMES:
+        if name in found:
+            try:
                 options[field_name] = parse(found[name])
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"a {prefix}*_TTL or GRACE setting is not a number") from None
+            except (TypeError, ValueError):
+                wanted = wanted.replace("JWT_", prefix)
+                raise ConfigurationError(f"{prefix}{name} is not a number: {wanted}") from None
     return options

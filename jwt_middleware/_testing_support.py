@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from ._claims import ACCESS_TYP, REFRESH_TYP
 from ._config import Config
 from ._jws import b64url_encode
-from ._keys import Key, KeySet, generate_key
+from ._keys import Key, generate_key
+from ._keyset import KeySet
 
 __all__ = [
     "OMIT",

@@ -57,7 +57,8 @@ from ._errors import (
     WrongTokenKindError,
 )
 from ._jws import b64url_decode, json_object, split
-from ._keys import Key, KeySet
+from ._keys import Key
+from ._keyset import KeySet
 from ._principal import Principal, make_principal
 from ._protocols import KeyResolver, RevocationCheck
 from ._revocation import StoreRevocation

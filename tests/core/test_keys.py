@@ -26,6 +26,7 @@ from jwt_middleware import (
     encode,
     generate_key,
 )
+from jwt_middleware._keyset import FORMS, fitting_algorithms, key_form
 
 from .helpers import KeyRing, claims_with, make_token, verifier
 
@@ -355,7 +356,7 @@ def test_jwks_json_bytes_and_file(jwks_document: dict[str, Any], tmp_path: Path)
         pytest.param("{not json", "not valid JSON", id="not-json"),
         pytest.param("[1, 2]", "must be a JSON object", id="not-an-object"),
         pytest.param({"keys": {}}, 'needs a "keys" list', id="keys-not-a-list"),
-        pytest.param({}, 'needs a "keys" list', id="no-keys"),
+        pytest.param({}, 'needs a "keys" list \\(or is one JWK, with "kty"\\)', id="no-keys"),
         pytest.param({"keys": []}, "no usable signing key", id="empty"),
         pytest.param(
             {"keys": [{"kty": "RSA", "use": "enc"}]}, "no usable signing key", id="only-enc"
@@ -621,3 +622,82 @@ def test_key_repr_shows_no_material(keys: KeyRing) -> None:
     assert repr(keys.rs256) == "<Key kid='rs-1' alg=RS256 private>"
     assert repr(keys.rs256_public) == "<Key kid='rs-1' alg=RS256 public>"
     assert SECRET.hex() not in repr(KeySet([keys.hs256]))
+
+
+
+# --- one JWK where a JWKS is expected, and what key material looks like -------------
+
+
+def test_a_single_jwk_is_a_set_of_one(keys: KeyRing, tmp_path: Path) -> None:
+    jwk = keys.es256.public_jwk()
+    path = tmp_path / "es-1.public.jwk"  # as ``jwt-middleware keygen`` writes it
+    path.write_text(json.dumps(jwk))
+    for key_set in (KeySet.from_jwks(jwk), KeySet.from_jwks(json.dumps(jwk)),
+                    KeySet.from_jwks_file(path)):  # fmt: skip
+        (key,) = key_set
+        assert (key.kid, key.algorithm, key.can_sign) == ("es-1", "ES256", False)
+    with pytest.raises(ConfigurationError, match="no usable signing key"):
+        KeySet.from_jwks(jwk, algorithms=["RS256"])  # the allow-list still applies
+
+
+def test_a_key_set_of_something_else_says_how_to_build_keys() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        KeySet(["a-secret-value-0123456789abcdef"])  # type: ignore[list-item]
+    assert str(info.value) == (
+        "a key set holds Key objects, not a str: build them with Key.from_secret, "
+        "Key.from_pem or Key.from_jwk"
+    )
+
+
+def test_key_form(keys: KeyRing, tmp_path: Path) -> None:
+    private = keys.es256_private
+    encrypted = private.private_bytes(
+        PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw")
+    )
+    existing = tmp_path / "no-suffix"
+    existing.write_text("x")
+    ssh = private.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    cases: dict[str | bytes, str] = {
+        private_pem(private): "pem-private",
+        encrypted: "pem-encrypted",
+        public_pem(private): "pem-public",
+        self_signed_certificate(keys.rsa_private): "pem-certificate",
+        ssh: "ssh",
+        json.dumps(KeySet([keys.es256]).public_jwks()): "jwks",
+        json.dumps(keys.es256.public_jwk()): "jwk-public",
+        json.dumps(keys.es256.private_jwk()): "jwk-private",
+        json.dumps(keys.hs256.private_jwk()): "jwk-secret",
+        '{"issuer": "x"}': "json",
+        "{not json": "unknown",
+        "public.pem": "path",
+        "keys/demo.private.jwk": "path",
+        "/run/secrets/jwt.key": "path",
+        str(existing): "path",
+        "a-random-secret-without-slashes": "unknown",
+        "": "unknown",
+    }
+    for material, form in cases.items():
+        assert key_form(material) == form, material
+        assert form in FORMS
+
+
+def test_fitting_algorithms(keys: KeyRing) -> None:
+    assert fitting_algorithms(keys.rsa_private)[0] == "RS256"
+    assert fitting_algorithms(keys.es256_private.public_key()) == ("ES256",)
+    assert fitting_algorithms(keys.es384_private) == ("ES384",)
+    assert fitting_algorithms(ed25519.Ed25519PrivateKey.generate()) == ("EdDSA",)
+    assert fitting_algorithms(b"secret") == ()
+
+
+def test_key_set_lives_in_its_own_module_and_keeps_its_import_paths() -> None:
+    import jwt_middleware
+    from jwt_middleware import _keys, _keyset
+
+    assert jwt_middleware.KeySet is _keyset.KeySet
+    assert jwt_middleware.Key is _keys.Key
+    assert jwt_middleware.generate_key is _keys.generate_key
+    for module in (_keys, _keyset):
+        assert module.__file__ is not None
+        assert len(Path(module.__file__).read_text().splitlines()) <= 430
