@@ -41,9 +41,11 @@ from ._errors import (
     UnknownKeyError,
     WrongTokenKindError,
 )
+from ._health import READINESS_PATH, Readiness
 from ._issue import Issuer, TokenPair
 from ._keyring import KeyRing
-from ._keys import ALGORITHMS, Key, KeySet, generate_key
+from ._keys import ALGORITHMS, Key, generate_key
+from ._keyset import KeySet
 from ._principal import Principal
 from ._protocols import KeyResolver, RevocationCheck
 from ._publish import WELL_KNOWN_PATHS, JWKSPublisher
@@ -87,6 +89,8 @@ __all__ = [
     "MultiIssuerVerifier",
     "PRESETS",
     "Principal",
+    "READINESS_PATH",
+    "Readiness",
     "Reply",
     "RevocationCheck",
     "RevokedTokenError",

@@ -9,7 +9,9 @@ header) and renders the :class:`Reply`; everything else is here, shared.
   ``refresh_token``) and ``Cache-Control: no-store``. Wrong credentials:
   401 ``invalid_grant``. In cookie mode the tokens go into HttpOnly cookies
   and are left out of the body (a script must never see them); the body
-  keeps ``token_type``, ``expires_in`` and the ``csrf_token``.
+  keeps ``token_type``, ``expires_in`` and the ``csrf_token``. The issuer's
+  ``claims_loader`` (see :class:`~jwt_middleware.Issuer`) adds its claims under
+  the identity's; an :class:`~jwt_middleware.AuthError` it raises is the answer.
 * ``refresh(token)``: the refresh token from the body, or in cookie mode
   from its cookie (then the CSRF header must match). A new pair; a reused
   token revokes its family and answers 401.

@@ -16,6 +16,20 @@ the header) and a store keeps refresh families and revocations:
 * ``revoke_subject(subject)``: every token of the subject issued before
   now (password change, compromise).
 
+Custom claims at login: ``Issuer(config, claims_loader=load)`` calls
+``load(subject)`` at every login (``issue``/``aissue``, so at every
+``TokenService`` login) and adds the mapping it returns to both tokens, as
+flask-jwt-extended's ``additional_claims_loader`` does for
+``create_access_token``. Claims passed to ``issue(claims=...)`` (an
+:class:`~jwt_middleware.Identity`'s ``claims``) win over the loader's. A
+refresh does not call it: the new pair carries the claims of the login, like
+its roles and scopes (a changed claim takes effect at the next login, or at
+once with ``revoke_subject``). The loader may not set the registered claims
+(``iss``, ``sub``, ``exp``, ``jti``, ...), the roles claim, ``scope`` or
+``csrf``: those come from the issuer and the :class:`Identity`. ``aissue``
+awaits an async loader and runs a sync one in a worker thread; ``issue``
+takes a sync one only.
+
 Access tokens carry ``typ: at+jwt`` (RFC 9068), ``iss``, ``sub`` (always a
 string), ``aud``, ``iat``, ``nbf``, ``exp`` (15 minutes by default), ``jti``,
 roles and scopes, ``fresh`` and the family id ``fam``. Refresh tokens carry
@@ -28,20 +42,25 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ._claims import ACCESS_TYP, REFRESH, REFRESH_TYP
 from ._config import Config
+from ._cookies import CSRF_CLAIM
 from ._encode import encode
 from ._errors import ConfigurationError, RevokedTokenError
+from ._hooks import acall_hook, call_hook, check_hook
 from ._principal import Principal
 from ._revocation import FAMILY_CLAIM, store_unavailable
 from ._verify import Verifier
 from .stores import RotateOutcome, Store, StoreError
 
-__all__ = ["Issuer", "TokenPair"]
+__all__ = ["ClaimsLoader", "Issuer", "TokenPair"]
+
+#: ``claims_loader(subject) -> Mapping`` (an async one returns an awaitable of it).
+ClaimsLoader = Callable[[str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
 
 # ``typ`` and ``token_use`` are kind markers: a custom one would contradict the header
 # ``typ`` and make the verifier refuse the token (no marker overrides another).
@@ -84,14 +103,20 @@ class Issuer:
         access_ttl: int = 15 * 60,
         refresh_ttl: int = 14 * 24 * 3600,
         refresh_grace: float = 0.0,
+        claims_loader: ClaimsLoader | None = None,
     ) -> None:
+        if claims_loader is not None:
+            check_hook(claims_loader, "claims_loader", "the subject (a str)")
         if not isinstance(config.store, Store):
             raise ConfigurationError(
                 "the issuer needs a store for refresh families and revocations: "
-                "set store= (for example 'sqlite:///tokens.db')"
+                "set JWT_STORE_URL, for example sqlite:///tokens.db"
             )
         if not isinstance(config.issuer, str):
-            raise ConfigurationError("the issuer needs exactly one issuer= (its own identifier)")
+            raise ConfigurationError(
+                "signing tokens needs exactly one issuer identifier: set JWT_ISSUER to "
+                "this service's own identifier (the issuer setting)"
+            )
         if not 0 < access_ttl <= 24 * 3600 or not access_ttl < refresh_ttl <= 366 * 24 * 3600:
             raise ConfigurationError(
                 "access_ttl must be 1 s to 1 day and shorter than refresh_ttl (at most 1 year)"
@@ -111,6 +136,34 @@ class Issuer:
         self._refresh_verifier = Verifier(dataclasses.replace(config, audience=config.issuer))
         roles_paths = [p for p in config.roles_paths if "." not in p]
         self._roles_claim = roles_paths[0] if roles_paths else "roles"
+        #: ``claims_loader(subject)``: extra claims for every login (``None``: none).
+        self.claims_loader = claims_loader
+
+    # --- the claims hook ------------------------------------------------------------
+
+    def _merged(self, found: object, claims: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        """The loader's claims under the explicit ones; reserved names refused."""
+        if not isinstance(found, Mapping) or not all(isinstance(k, str) for k in found):
+            raise TypeError("claims_loader must return a mapping of claim names (str) to values")
+        reserved = sorted((_REGISTERED | {self._roles_claim, "scope", CSRF_CLAIM}) & found.keys())
+        if reserved:
+            raise ConfigurationError(
+                f"claims_loader cannot set {', '.join(reserved)}: the issuer sets the "
+                "registered claims, and roles and scopes come from the Identity"
+            )
+        return {**found, **(claims or {})} if found else claims
+
+    def _loaded(self, subject: str, claims: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        if self.claims_loader is None:
+            return claims
+        return self._merged(call_hook(self.claims_loader, str(subject), "claims_loader"), claims)
+
+    async def _aloaded(
+        self, subject: str, claims: Mapping[str, Any] | None
+    ) -> Mapping[str, Any] | None:
+        if self.claims_loader is None:
+            return claims
+        return self._merged(await acall_hook(self.claims_loader, str(subject)), claims)
 
     # --- minting ------------------------------------------------------------------
 
@@ -197,7 +250,9 @@ class Issuer:
         scopes: Iterable[str] = (),
         claims: Mapping[str, Any] | None = None,
     ) -> TokenPair:
-        """A login: a fresh access token and the first refresh token of a new family."""
+        """A login: a fresh access token and the first refresh token of a new family
+        (with the ``claims_loader``'s claims under ``claims``)."""
+        claims = self._loaded(subject, claims)
         family, jti = _new_id(), _new_id()
         try:
             self.store.start_family(family, jti, self._clock() + self.refresh_ttl)
@@ -215,7 +270,8 @@ class Issuer:
         scopes: Iterable[str] = (),
         claims: Mapping[str, Any] | None = None,
     ) -> TokenPair:
-        """Async form of :meth:`issue`."""
+        """Async form of :meth:`issue` (an async ``claims_loader`` is awaited)."""
+        claims = await self._aloaded(subject, claims)
         family, jti = _new_id(), _new_id()
         try:
             await self.store.astart_family(family, jti, self._clock() + self.refresh_ttl)

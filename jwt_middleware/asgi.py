@@ -44,7 +44,21 @@ handshake is refused with 403 ``invalid_request``. A token from
 (a page of another origin cannot have it).
 
 ``on_error(scope, error)`` may return an ASGI app (a Starlette ``Response``
-is one) to answer instead; returning ``None`` keeps the default.
+is one) to answer instead; returning ``None`` keeps the default. The hook is
+also put in the scope (``scope["jwt_middleware.on_error"]``), so the Starlette
+decorators and FastAPI's ``JWTBearer`` shape their refusals (a failed guard)
+with it too.
+
+``user_loader(principal)`` (sync or async; a sync one runs in a worker thread)
+loads the app's user once per request that carries a verified token and puts
+it at ``scope["jwt_middleware.user"]`` (read it with
+``jwt_middleware.starlette.get_current_user(request)``). ``None`` (the user is
+gone) refuses the request with 401 ``invalid_token`` (reason ``unknown_user``),
+and so does an :class:`~jwt_middleware.AuthError` the loader raises, with its
+own answer; on public paths, where a bad token is ignored, the request goes on
+with no user instead. ``scope["user"]`` stays the Starlette authentication
+user (:class:`JWTUser`), so ``request.user.is_authenticated`` and Starlette's
+``@requires`` keep working.
 """
 
 from __future__ import annotations
@@ -56,13 +70,16 @@ from urllib.parse import parse_qsl
 from ._authenticator import MULTIPLE, PRINCIPAL_KEY, AuthEvent, RequestInfo, build_authenticator
 from ._config import Config
 from ._cookies import CookiePolicy, normalize_origin
-from ._errors import AuthError
+from ._errors import AuthError, ConfigurationError
+from ._hooks import USER_KEY, aload_user, check_hook
 from ._principal import Principal
 from ._verify import Verifier
 
 __all__ = [
     "AUTHENTICATOR_KEY",
+    "ERROR_HOOK_KEY",
     "PRINCIPAL_KEY",
+    "USER_KEY",
     "AnonymousUser",
     "AuthCredentials",
     "JWTMiddleware",
@@ -72,6 +89,8 @@ __all__ = [
 #: Scope key of the middleware's :class:`Authenticator`, so that integrations
 #: (decorators, dependencies) answer with its realm and report to its hooks.
 AUTHENTICATOR_KEY = "jwt_middleware.authenticator"
+#: Scope key of the middleware's ``on_error`` hook (set only when there is one).
+ERROR_HOOK_KEY = "jwt_middleware.on_error"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -158,7 +177,12 @@ class JWTMiddleware:
         on_error: ErrorHook | None = None,
         on_event: Callable[[AuthEvent], None] | None = None,
         cookies: CookiePolicy | None = None,
+        user_loader: Callable[[Principal], Any] | None = None,
     ) -> None:
+        if user_loader is not None:
+            check_hook(user_loader, "user_loader", "the Principal")
+        if on_error is not None and not callable(on_error):
+            raise ConfigurationError("on_error must be a callable (scope, error)")
         self.app = app
         self.authenticator = build_authenticator(
             config,
@@ -175,6 +199,7 @@ class JWTMiddleware:
         self.query_param = websocket_query_param
         self.subprotocol = websocket_subprotocol
         self.on_error = on_error
+        self.user_loader = user_loader
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -189,6 +214,17 @@ class JWTMiddleware:
             return
         scope[PRINCIPAL_KEY] = principal
         scope[AUTHENTICATOR_KEY] = self.authenticator
+        if self.on_error is not None:
+            scope[ERROR_HOOK_KEY] = self.on_error
+        if principal is not None and self.user_loader is not None:
+            try:
+                scope[USER_KEY] = await aload_user(self.user_loader, principal)
+            except AuthError as exc:
+                if not self.authenticator.is_public(request.method, request.path):
+                    self.authenticator.report(exc, request.method, request.path, principal.subject)
+                    await self._refuse(scope, receive, send, exc)
+                    return
+                scope[USER_KEY] = None
         if principal is None:
             scope["user"] = _ANONYMOUS
             scope["auth"] = AuthCredentials()

@@ -11,6 +11,7 @@ Usage::
     CurrentPrincipal = Annotated[Principal, Depends(auth)]
 
     app = FastAPI()
+    auth.init_app(app)  # RFC 6750 bodies, and the 401/403 answers in OpenAPI
 
     @app.get("/me")
     async def me(principal: CurrentPrincipal) -> dict[str, object]:
@@ -40,15 +41,26 @@ Guards, each a dependency that returns the principal, usable in
 * ``auth.fresh_required()``: a token minted by a login, not by a refresh (401
   ``insufficient_user_authentication``): for password changes, payments.
 
-Errors (FastAPI's own ``HTTPBearer`` answers 403 for a missing header; this
-one does not): a missing or bad token is 401, a failed guard 403. They are
-raised as :class:`JWTHTTPException`, an ``HTTPException`` with the RFC 6750
-``WWW-Authenticate`` header (``error="invalid_request"``, ``"invalid_token"``
-or ``"insufficient_scope"``) and FastAPI's usual body,
-``{"detail": "<description>"}``, so no app-wide handler is needed. Call
-:func:`use_rfc6750_errors` to get the RFC 6750 body
-``{"error": ..., "error_description": ...}`` instead (the same body the ASGI
-middleware sends). On websocket routes the handshake is closed with code 1008.
+The app's user: ``JWTBearer(config=..., user_loader=load)`` and
+``Depends(auth.current_user)`` give ``load(principal)`` (sync or async; a sync
+one runs in a worker thread), called once per request and cached in the scope
+(the ASGI middleware's ``user_loader`` result is reused when it ran). ``None``
+(the user is gone) is 401 ``invalid_token``.
+
+Errors: a missing or bad token is 401, a failed guard 403, each raised as
+:class:`JWTHTTPException` (an ``HTTPException``) with the RFC 6750
+``WWW-Authenticate`` header. Call ``auth.init_app(app)`` once: refusals then
+get the body every other part of the package sends,
+``{"error": ..., "error_description": ...}``, and every route that depends on
+a bearer declares its 401 (and, behind a guard, 403) answer in OpenAPI. A
+dependency cannot answer by itself in FastAPI: whatever it raises is rendered
+by the app's exception handlers, and the stock ``HTTPException`` one always
+writes ``{"detail": ...}``. So ``init_app`` registers a handler for
+:class:`JWTHTTPException` only (nothing but this module raises it; the app's
+``HTTPException``, validation and 404 answers are untouched), and without it
+refusals keep FastAPI's ``{"detail": "<description>"}``. When the ASGI
+middleware in front has an ``on_error`` hook, that handler answers with it.
+On websocket routes the handshake is closed with code 1008.
 
 Rejections are logged on the ``jwt_middleware`` logger and passed to the
 ``on_event`` hook: the bearer's own, or else the middleware's.
@@ -68,13 +80,15 @@ username and password (bearer mode only: in cookie mode the body carries no
 token). See :mod:`jwt_middleware.starlette` for what each route reads.
 """
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, WebSocketException
+from fastapi import routing as fastapi_routing
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.openapi.models import OAuth2 as OAuth2Model
 from fastapi.openapi.models import OAuthFlowPassword, OAuthFlows
+from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -90,11 +104,14 @@ from ._authenticator import (
 from ._config import Config
 from ._endpoints import Reply, TokenService
 from ._errors import AuthError, ConfigurationError
+from ._health import DEFAULT_RETRY_AFTER as _DEFAULT_RETRY_AFTER
+from ._health import READINESS_PATH, Readiness, ReadinessSource, readiness_for
+from ._hooks import USER_KEY, UnknownUserError, aload_user, check_hook
 from ._principal import Principal
 from ._publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
 from ._publish import WELL_KNOWN_PATHS, JWKSPublisher, JWKSSource
 from ._verify import Verifier
-from .asgi import AUTHENTICATOR_KEY, authorization_header
+from .asgi import AUTHENTICATOR_KEY, ERROR_HOOK_KEY, authorization_header
 from .starlette import (
     check_refresh_path,
     document_response,
@@ -108,8 +125,10 @@ from .starlette import (
 __all__ = [
     "JWTBearer",
     "JWTHTTPException",
+    "READINESS_PATH",
     "WELL_KNOWN_PATHS",
     "jwks_router",
+    "readiness_router",
     "rfc6750_exception_handler",
     "token_router",
     "use_rfc6750_errors",
@@ -118,10 +137,27 @@ __all__ = [
 POLICY_VIOLATION = 1008
 
 GuardDependency = Callable[..., Awaitable[Principal]]
+#: The statuses a dependency may refuse with, for the OpenAPI document.
+_REFUSES = "_REFUSES_WITH"
+#: Marks an ``app.openapi`` that already declares them.
+_DOCUMENTED = "_jwt_middleware_refusals"
+_BEARER_DESCRIPTION = (
+    "A JWT access token. Paste the token alone, without `Bearer `: Swagger UI adds "
+    "the prefix itself. Missing or bad: 401; a token without the rights a route "
+    "needs: 403."
+)
+_PASSWORD_DESCRIPTION = (
+    "Log in with a username and password (the form is posted to {}); the access "
+    "token is then sent as `Authorization: Bearer <token>`."
+)
 
 
 class JWTHTTPException(HTTPException):
-    """An ``HTTPException`` for a refused request; ``.error`` is the :class:`AuthError`."""
+    """An ``HTTPException`` for a refused request; ``.error`` is the :class:`AuthError`.
+
+    ``auth.init_app(app)`` renders it with the RFC 6750 body; to shape refusals
+    yourself, register your own handler for this class after it.
+    """
 
     def __init__(self, error: AuthError, realm: str = "api") -> None:
         super().__init__(
@@ -137,17 +173,121 @@ class JWTHTTPException(HTTPException):
 
 
 async def rfc6750_exception_handler(request: Request, exc: Exception) -> Response:
-    """Render a :class:`JWTHTTPException` with the RFC 6750 JSON body."""
+    """Render a :class:`JWTHTTPException` with the RFC 6750 JSON body (or the answer
+    of the ASGI middleware's ``on_error`` hook, when it is in front and gives one)."""
     if not isinstance(exc, JWTHTTPException):  # pragma: no cover - registered for that class
         raise exc
     error = exc.error
+    hook = request.scope.get(ERROR_HOOK_KEY)
+    if hook is not None:
+        answer = hook(request.scope, error)
+        if answer is not None:
+            return cast(Response, answer)  # any ASGI app: Starlette awaits it the same way
     headers = dict(error.headers(exc.realm))
     return Response(error.json_body(), status_code=error.status, headers=headers)
 
 
 def use_rfc6750_errors(app: FastAPI) -> None:
-    """Opt in: refusals get ``{"error": ..., "error_description": ...}`` bodies."""
+    """Refusals get ``{"error": ..., "error_description": ...}`` bodies (a handler for
+    :class:`JWTHTTPException` only). ``JWTBearer.init_app`` calls it."""
     app.add_exception_handler(JWTHTTPException, rfc6750_exception_handler)
+
+
+# --- OpenAPI: the 401 and 403 answers -------------------------------------------
+
+
+def _error_response(description: str, codes: list[str]) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": {
+            "error": {"type": "string", "enum": codes, "description": "the RFC 6750 error code"},
+            "error_description": {"type": "string", "description": "a short, fixed text"},
+        },
+        "required": ["error", "error_description"],
+    }
+    header = {
+        "description": 'Bearer realm="...", error="...", error_description="..." (RFC 6750)',
+        "schema": {"type": "string"},
+    }
+    return {
+        "description": description,
+        "headers": {"WWW-Authenticate": header},
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
+_REFUSAL_RESPONSES: dict[int, dict[str, Any]] = {
+    401: _error_response(
+        "Not authenticated: the bearer token is missing or malformed (invalid_request), "
+        "bad, expired or revoked, or its user is gone (invalid_token), or not fresh "
+        "enough (insufficient_user_authentication)",
+        ["invalid_request", "invalid_token", "insufficient_user_authentication"],
+    ),
+    403: _error_response(
+        "Forbidden: the token lacks a required role, scope or claim (insufficient_scope)",
+        ["insufficient_scope"],
+    ),
+}
+
+
+def _api_routes(app: FastAPI) -> Iterable[Any]:
+    """The app's path operations, included routers' among them. Recent FastAPI nests an
+    included router (``iter_route_contexts`` gives each route with the router's prefix
+    and dependencies); older versions copy its routes into ``app.routes``."""
+    contexts = getattr(fastapi_routing, "iter_route_contexts", None)
+    if contexts is None:
+        return [route for route in app.routes if isinstance(route, APIRoute)]
+    return [c for c in contexts(app.routes) if isinstance(c.original_route, APIRoute)]
+
+
+def _refusals(route: Any) -> set[int]:
+    """The statuses the route's dependencies (this module's) may refuse with."""
+    statuses: set[int] = set()
+    stack = [route.dependant]
+    seen: set[int] = set()
+    while stack:
+        dependant = stack.pop()
+        if id(dependant) in seen:
+            continue
+        seen.add(id(dependant))
+        statuses.update(getattr(dependant.call, _REFUSES, ()))
+        stack.extend(dependant.dependencies)
+    return statuses
+
+
+def _declare_refusals(app: FastAPI, schema: dict[str, Any]) -> None:
+    paths = schema.get("paths", {})
+    for route in _api_routes(app):
+        if not route.include_in_schema:
+            continue
+        statuses = _refusals(route)
+        if not statuses:
+            continue
+        for method in route.methods or ():
+            operation = paths.get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(str(status), _REFUSAL_RESPONSES[status])
+
+
+def _document_refusals(app: FastAPI) -> None:
+    """Wrap ``app.openapi`` (FastAPI's extension point) once to add the 401/403 answers."""
+    if getattr(app.openapi, _DOCUMENTED, False):
+        return
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        schema = generate()
+        if fresh:
+            _declare_refusals(app, schema)
+        return schema
+
+    setattr(openapi, _DOCUMENTED, True)
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi_schema = None
 
 
 def _refuse(conn: HTTPConnection, error: AuthError, realm: str) -> Exception:
@@ -170,7 +310,12 @@ class JWTBearer(SecurityBase):
     the name in the OpenAPI document (default ``"JWTBearer"``). With
     ``token_url`` (the login route, such as ``"/auth/login"``) the scheme is
     documented as an OAuth 2 password flow instead of an HTTP bearer scheme.
+    ``description`` replaces the scheme's default one (which tells Swagger UI
+    users to paste the token alone, without ``Bearer``). ``user_loader``
+    (``principal -> user | None``, sync or async) backs :attr:`current_user`.
     """
+
+    _REFUSES_WITH = (401,)
 
     def __init__(
         self,
@@ -181,19 +326,28 @@ class JWTBearer(SecurityBase):
         description: str | None = None,
         on_event: Callable[[AuthEvent], None] | None = None,
         token_url: str | None = None,
+        user_loader: Callable[[Principal], Any] | None = None,
     ) -> None:
+        if user_loader is not None:
+            check_hook(user_loader, "user_loader", "the Principal")
         self.model: HTTPBearerModel | OAuth2Model
         if token_url is None:
-            self.model = HTTPBearerModel(bearerFormat="JWT", description=description)
+            self.model = HTTPBearerModel(
+                bearerFormat="JWT", description=description or _BEARER_DESCRIPTION
+            )
         else:
             flows = OAuthFlows(password=OAuthFlowPassword(tokenUrl=token_url))
-            self.model = OAuth2Model(flows=flows, description=description)
+            self.model = OAuth2Model(
+                flows=flows, description=description or _PASSWORD_DESCRIPTION.format(token_url)
+            )
         self.scheme_name = scheme_name or type(self).__name__
         self.authenticator = build_authenticator(
             config, verifier, mode="required", public_paths=(), public_methods=(), on_event=on_event
         )
         self._has_hook = on_event is not None
         self._optional = _OptionalBearer(self, on_event)
+        self.user_loader = user_loader
+        self._current_user = None if user_loader is None else self._user_dependency(user_loader)
 
     @property
     def realm(self) -> str:
@@ -209,6 +363,56 @@ class JWTBearer(SecurityBase):
             raise _refuse(conn, exc, self.realm) from None
         assert verified is not None  # required mode: a principal or an error
         return verified
+
+    def init_app(self, app: FastAPI) -> None:
+        """Set ``app`` up for the bearers' refusals (once is enough for several bearers).
+
+        Refusals get the RFC 6750 body ``{"error": ..., "error_description": ...}``, the
+        one the ASGI middleware and the token routes send (a handler for
+        :class:`JWTHTTPException` only), and the OpenAPI document declares the 401 (and,
+        behind a guard, 403) answer of every route that depends on a bearer.
+        """
+        if not isinstance(app, FastAPI):
+            raise ConfigurationError("init_app takes the FastAPI app")
+        use_rfc6750_errors(app)
+        _document_refusals(app)
+
+    # --- the app's user --------------------------------------------------------
+
+    @property
+    def current_user(self) -> Callable[..., Awaitable[Any]]:
+        """A dependency: the app's user, ``user_loader(principal)``, loaded once per request.
+
+        ``None`` from the loader is 401 ``invalid_token`` (reason ``unknown_user``); an
+        :class:`~jwt_middleware.AuthError` it raises refuses with that error. When the ASGI
+        middleware in front already loaded the user, that one is used.
+        """
+        if self._current_user is None:
+            raise ConfigurationError(
+                "auth.current_user needs a user loader: JWTBearer(config=..., user_loader=load)"
+            )
+        return self._current_user
+
+    def _user_dependency(self, loader: Callable[[Principal], Any]) -> Callable[..., Awaitable[Any]]:
+        async def current_user(
+            conn: HTTPConnection, principal: Annotated[Principal, Depends(self)]
+        ) -> Any:
+            scope = conn.scope
+            try:
+                if USER_KEY in scope:  # the middleware's loader ran, or an earlier dependency
+                    user = scope[USER_KEY]
+                    if user is None:
+                        raise UnknownUserError()
+                    return user
+                user = scope[USER_KEY] = await aload_user(loader, principal)
+                return user
+            except AuthError as exc:
+                info = _request_info(conn)
+                self._reporter(conn).report(exc, info.method, info.path, principal.subject)
+                raise _refuse(conn, exc, self.realm) from None
+
+        setattr(current_user, _REFUSES, (401,))
+        return current_user
 
     # --- guards -------------------------------------------------------------
 
@@ -236,7 +440,7 @@ class JWTBearer(SecurityBase):
 
     def fresh_required(self) -> GuardDependency:
         """A token minted by a login; 401 ``insufficient_user_authentication`` otherwise."""
-        return self._guard(_guards.fresh_required())
+        return self._guard(_guards.fresh_required(), (401,))
 
     def _reporter(self, conn: HTTPConnection) -> Authenticator:
         if not self._has_hook:
@@ -245,7 +449,9 @@ class JWTBearer(SecurityBase):
                 return front
         return self.authenticator
 
-    def _guard(self, guard: _guards.Guard) -> GuardDependency:
+    def _guard(
+        self, guard: _guards.Guard, statuses: tuple[int, ...] = (401, 403)
+    ) -> GuardDependency:
         async def dependency(
             conn: HTTPConnection, principal: Annotated[Principal, Depends(self)]
         ) -> Principal:
@@ -258,11 +464,14 @@ class JWTBearer(SecurityBase):
             return principal
 
         dependency.__name__ = dependency.__qualname__ = guard.name.split("(")[0]
+        setattr(dependency, _REFUSES, statuses)
         return dependency
 
 
 class _OptionalBearer(SecurityBase):
     """``auth.jwt_required(optional=True)``: the same OpenAPI scheme, ``None`` without a token."""
+
+    _REFUSES_WITH = (401,)
 
     def __init__(self, bearer: JWTBearer, on_event: Callable[[AuthEvent], None] | None) -> None:
         self.model = bearer.model
@@ -402,4 +611,39 @@ def jwks_router(
     if publisher.issuer is not None:
         for index, path in enumerate(discovery_paths):
             router.add_api_route(path, discovery, methods=["GET"], name=f"discovery_{index}")
+    return router
+
+
+# --- readiness: the probe a load balancer calls -----------------------------
+
+
+def readiness_router(
+    source: Readiness | JWTBearer | ReadinessSource | Iterable[ReadinessSource],
+    *,
+    path: str = READINESS_PATH,
+    retry_after: int = _DEFAULT_RETRY_AFTER,
+    include_in_schema: bool = False,
+) -> APIRouter:
+    """An ``APIRouter`` with ``GET {path}`` (``/health/ready``): 200 when the store
+    answers and the key source holds a usable key, else 503 with ``Retry-After``; the
+    JSON body names each check (``{"status": ..., "checks": {"store": ..., "keys": ...}}``)
+    and never a secret.
+
+    ``source``: a :class:`JWTBearer` (its verifier), a :class:`~jwt_middleware.Config`,
+    a :class:`~jwt_middleware.Verifier`, a :class:`~jwt_middleware.MultiIssuerVerifier`,
+    several of them, or a ready :class:`~jwt_middleware.Readiness`. The route depends
+    on no ``JWTBearer``; behind the ASGI middleware list ``path``
+    (:data:`READINESS_PATH`) in its ``public_paths``.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ConfigurationError("path starts with '/', such as '/health/ready'")
+    if isinstance(source, JWTBearer):
+        source = source.authenticator.verifier
+    readiness = readiness_for(source, retry_after=retry_after)
+    router = APIRouter(include_in_schema=include_in_schema)
+
+    async def ready() -> Response:
+        return document_response(await readiness.acheck())
+
+    router.add_api_route(path, ready, methods=["GET", "HEAD"], name="readiness")
     return router

@@ -74,8 +74,12 @@ No or malformed token: 401 ``invalid_request``; bad token: 401
 ``invalid_token``; a failed guard: 403 ``insufficient_scope`` (401
 ``insufficient_user_authentication`` for ``fresh_required``). Each with the
 RFC 6750 JSON body ``{"error": ..., "error_description": ...}`` and a
-``WWW-Authenticate: Bearer ...`` header. The answers are returned as
-responses, so the app's own error handlers are not touched. Rejections,
+``WWW-Authenticate: Bearer ...`` header. ``JWT(app, on_error=shape)`` (or
+``init_app(app, on_error=shape)``) shapes them: ``shape(request, error)``
+returns a response, or ``None`` for the default, as the ASGI middleware's
+``on_error`` does. The answers are returned as responses, not raised, so the
+app's error handlers do not see them (a catch-all ``errorhandler(Exception)``
+would otherwise turn refusals into 500s); call yours from ``on_error``. Rejections,
 guard failures included, are logged on the ``jwt_middleware`` logger and
 passed to ``on_event`` (an :class:`AuthEvent`); neither ever holds the token.
 
@@ -85,6 +89,15 @@ Accessors
 ``get_jwt()`` (the claims) and ``get_principal()`` (the principal or ``None``).
 The first two raise :class:`RuntimeError` outside a request that carries a
 verified token.
+
+The app's user: ``@jwt.user_loader`` (or ``JWT(app, user_loader=load)``) loads it
+from the principal once per request that carries a verified token, before the
+view, as flask-jwt-extended's ``user_lookup_loader`` does; ``current_user`` is
+that object and ``get_current_user()`` gives it or ``None``. A loader returning
+``None`` (the user is gone) refuses with 401 ``invalid_token``, reason
+``unknown_user``; on public paths the request goes on without a user instead.
+The auth, JWKS and readiness routes never call it. ``@jwt.claims_loader`` adds
+claims to every login (flask-jwt-extended's ``additional_claims_loader``).
 """
 
 from __future__ import annotations
@@ -92,13 +105,25 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn, ParamSpec, Protocol, TypeVar, cast
 
-from flask import Blueprint, Flask, Response, abort, current_app, has_request_context, request
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    abort,
+    current_app,
+    has_request_context,
+    request,
+)
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.local import LocalProxy
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ._authenticator import PRINCIPAL_KEY, Authenticator, AuthEvent, RequestInfo
 from ._config import Config
@@ -112,6 +137,9 @@ from ._guards import fresh_required as _fresh_guard
 from ._guards import roles_accepted as _roles_accepted_guard
 from ._guards import roles_required as _roles_required_guard
 from ._guards import scopes_required as _scopes_guard
+from ._health import DEFAULT_RETRY_AFTER as _DEFAULT_RETRY_AFTER
+from ._health import READINESS_PATH, Readiness, ReadinessSource, readiness_for
+from ._hooks import USER_KEY, call_hook, check_hook, load_user
 from ._issue import Issuer
 from ._principal import Principal
 from ._publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
@@ -123,6 +151,7 @@ from ._settings import (
     cookie_policy_from_mapping,
     issuer_options_from_mapping,
     settings_from_mapping,
+    unknown_setting,
 )
 from ._verify import Verifier
 
@@ -130,6 +159,7 @@ __all__ = [
     "EXTENSION_KEY",
     "JWT",
     "PRINCIPAL_KEY",
+    "READINESS_PATH",
     "AuthEvent",
     "CookiePolicy",
     "Identity",
@@ -138,11 +168,14 @@ __all__ = [
     "auth_blueprint",
     "claims_required",
     "current_principal",
+    "current_user",
     "fresh_required",
+    "get_current_user",
     "get_jwt",
     "get_principal",
     "jwks_blueprint",
     "jwt_required",
+    "readiness_blueprint",
     "revoke_subject",
     "roles_accepted",
     "roles_required",
@@ -151,6 +184,11 @@ __all__ = [
 
 P = ParamSpec("P")
 R = TypeVar("R")
+#: ``user_loader(principal) -> user | None`` and ``claims_loader(subject) -> claims``.
+UserLoaderT = TypeVar("UserLoaderT", bound=Callable[[Principal], Any])
+ClaimsLoaderT = TypeVar("ClaimsLoaderT", bound=Callable[[str], Mapping[str, Any]])
+#: ``on_error(request, error)``: a response (any view return value) or ``None``.
+ErrorHook = Callable[[Request, AuthError], "ResponseReturnValue | None"]
 
 
 class ViewDecorator(Protocol):
@@ -184,6 +222,7 @@ class _State:
     optional: Authenticator
     #: The auth routes: a valid token is attached, a missing or bad one is ignored.
     public: Authenticator
+    hooks: _Hooks
     cookies: CookiePolicy | None = None
     issuer: Issuer | None = None
     service: TokenService | None = None
@@ -194,6 +233,51 @@ class _State:
     @property
     def realm(self) -> str:
         return self.default.realm
+
+
+class _Hooks:
+    """One app's ``on_error``, ``user_loader`` and ``claims_loader``: those given to
+    ``init_app``, else the extension's, read at call time (so ``@jwt.user_loader`` may
+    come after ``init_app``)."""
+
+    __slots__ = ("_claims_loader", "_extension", "_on_error", "_user_loader")
+
+    def __init__(
+        self,
+        extension: JWT,
+        on_error: ErrorHook | None,
+        user_loader: Callable[[Principal], Any] | None,
+        claims_loader: Callable[[str], Mapping[str, Any]] | None,
+    ) -> None:
+        _check_hooks(on_error, user_loader, claims_loader)
+        self._extension = extension
+        self._on_error = on_error
+        self._user_loader = user_loader
+        self._claims_loader = claims_loader
+
+    @property
+    def on_error(self) -> ErrorHook | None:
+        return self._on_error or self._extension.on_error
+
+    @property
+    def user_loader(self) -> Callable[[Principal], Any] | None:
+        return self._user_loader or self._extension._user_loader
+
+    def load_claims(self, subject: str) -> Any:
+        """The issuer's ``claims_loader``: the app's hook, or no claims without one."""
+        loader = self._claims_loader or self._extension._claims_loader
+        return {} if loader is None else call_hook(loader, subject, "claims_loader")
+
+
+def _check_hooks(
+    on_error: object, user_loader: object, claims_loader: object
+) -> None:
+    if on_error is not None:
+        check_hook(on_error, "on_error", "(request, error)", sync_only=True, arity=2)
+    if user_loader is not None:
+        check_hook(user_loader, "user_loader", "the Principal", sync_only=True)
+    if claims_loader is not None:
+        check_hook(claims_loader, "claims_loader", "the subject (a str)", sync_only=True)
 
 
 def _paths(value: object, name: str) -> tuple[str, ...]:
@@ -219,6 +303,18 @@ class JWT:
     (``access_ttl``, ``refresh_ttl``, ``refresh_grace``) override ``JWT_ACCESS_TTL``,
     ``JWT_REFRESH_TTL`` and ``JWT_REFRESH_GRACE``; ``cookies`` (a
     :class:`CookiePolicy`) overrides ``JWT_COOKIES`` and the ``JWT_COOKIE_*`` keys.
+
+    Hooks (sync, as everything Flask calls; ``init_app`` takes the same three, for
+    that app only):
+
+    * ``on_error(request, error)``: shapes every refusal (the hook's and the
+      decorators', an :class:`~jwt_middleware.AuthError`): return a response (any
+      view return value; a bare body keeps ``error.status``) or ``None`` for the
+      default RFC 6750 answer, as the ASGI middleware's ``on_error`` does;
+    * ``user_loader(principal)`` (or ``@jwt.user_loader``): the app's user, loaded
+      once per request that carries a verified token, read with ``current_user``;
+    * ``claims_loader(subject)`` (or ``@jwt.claims_loader``): extra claims for every
+      login of the token lifecycle.
     """
 
     def __init__(
@@ -234,7 +330,11 @@ class JWT:
         cookies: CookiePolicy | None = None,
         check_credentials: CredentialCheck | None = None,
         issuer_options: Mapping[str, Any] | None = None,
+        on_error: ErrorHook | None = None,
+        user_loader: Callable[[Principal], Any] | None = None,
+        claims_loader: Callable[[str], Mapping[str, Any]] | None = None,
     ) -> None:
+        _check_hooks(on_error, user_loader, claims_loader)
         if cookies is not None and not isinstance(cookies, CookiePolicy):
             raise ConfigurationError("cookies must be a jwt_middleware.CookiePolicy")
         if check_credentials is not None and (
@@ -265,13 +365,44 @@ class JWT:
         self.cookies = cookies
         self.check_credentials = check_credentials
         self.issuer_options = None if issuer_options is None else dict(issuer_options)
+        self.on_error = on_error
+        self._user_loader = user_loader
+        self._claims_loader = claims_loader
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask) -> None:
-        """Validate the settings for ``app`` and install the authentication hook."""
+    def user_loader(self, func: UserLoaderT) -> UserLoaderT:
+        """Decorator: ``func(principal)`` returns the app's user, or ``None`` when the
+        user is gone (401 ``invalid_token``). Read the user with ``current_user``."""
+        check_hook(func, "user_loader", "the Principal", sync_only=True)
+        self._user_loader = func
+        return func
+
+    def claims_loader(self, func: ClaimsLoaderT) -> ClaimsLoaderT:
+        """Decorator: ``func(subject)`` returns extra claims for every login (flask-jwt-
+        extended's ``additional_claims_loader``); see :class:`~jwt_middleware.Issuer`."""
+        check_hook(func, "claims_loader", "the subject (a str)", sync_only=True)
+        self._claims_loader = func
+        return func
+
+    def init_app(
+        self,
+        app: Flask,
+        *,
+        on_error: ErrorHook | None = None,
+        user_loader: Callable[[Principal], Any] | None = None,
+        claims_loader: Callable[[str], Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Validate the settings for ``app`` and install the authentication hook
+        (the hooks given here apply to this app, instead of the extension's)."""
         if EXTENSION_KEY in app.extensions:
             raise ConfigurationError(f"jwt_middleware is already set up on app {app.name!r}")
+        hooks = _Hooks(self, on_error, user_loader, claims_loader)
+        if (claims_loader or self._claims_loader) and self.check_credentials is None:
+            raise ConfigurationError(
+                "claims_loader adds claims at login: it needs the token lifecycle, "
+                "JWT(..., check_credentials=...)"
+            )
         config, extra = self._settings(app)
         p = self.prefix
         mode = self.mode if self.mode is not None else extra.get("mode", "required")
@@ -288,7 +419,7 @@ class JWT:
             cookies = cookie_policy_from_mapping(app.config, p)
         issuer = service = None
         if self.check_credentials is not None:
-            issuer = self._issuer(app, config)
+            issuer = self._issuer(app, config, hooks)
             service = TokenService(issuer, self.check_credentials, cookies=cookies)
         verifier = Verifier(config)
         on_event = self.on_event
@@ -306,6 +437,7 @@ class JWT:
             public=Authenticator(
                 verifier, mode="optional", public_paths=("/*",), on_event=on_event, cookies=cookies
             ),
+            hooks=hooks,
             cookies=cookies,
             issuer=issuer,
             service=service,
@@ -314,7 +446,7 @@ class JWT:
         # First in line, so the app's own hooks can already use current_principal.
         app.before_request_funcs.setdefault(None, []).insert(0, _authenticate_request)
 
-    def _issuer(self, app: Flask, config: Config) -> Issuer:
+    def _issuer(self, app: Flask, config: Config, hooks: _Hooks) -> Issuer:
         """The app's issuer, from the same :class:`Config` the verifier uses."""
         p = self.prefix
         if config.store is None:
@@ -344,7 +476,7 @@ class JWT:
         if options is None:
             options = issuer_options_from_mapping(app.config, p)
         try:
-            return Issuer(config, **options)
+            return Issuer(config, claims_loader=hooks.load_claims, **options)
         except TypeError:
             raise ConfigurationError(
                 "issuer_options takes access_ttl, refresh_ttl and refresh_grace"
@@ -376,13 +508,15 @@ class JWT:
         unknown = sorted(k for k in mapping if k.startswith(p) and k[len(p) :] not in known)
         if unknown:
             raise ConfigurationError(
-                f"unknown setting {unknown[0]} in app.config: jwt_middleware reads every "
-                f"{p}* key. Fix the name, or if another extension (Flask-JWT-Extended, for "
-                f"one) owns {p}* keys, give jwt_middleware its own prefix: "
-                f"JWT(app, prefix='JWTM_'). Known settings: "
-                + ", ".join(p + n for n in sorted(known))
+                unknown_setting(unknown[0][len(p) :], p, known)
+                + f" (jwt_middleware reads every {p}* key in app.config; if another extension, "
+                f"Flask-JWT-Extended for one, owns {p}* keys, give jwt_middleware its own "
+                "prefix: JWT(app, prefix='JWTM_'))"
             )
-        values = settings_from_mapping(mapping, p, strict=True, extra=_EXTRA)
+        # Relative *_FILE paths are read from the app's folder, not the working directory.
+        values = settings_from_mapping(
+            mapping, p, strict=True, extra=_EXTRA, base_dir=app.root_path
+        )
         extra = {n.lower(): values.pop(n.lower()) for n in _EXTRA if n.lower() in values}
         return Config(**values), extra
 
@@ -405,6 +539,22 @@ def _error_response(exc: AuthError, realm: str) -> Response:
     return Response(
         exc.json_body(), status=exc.status, headers=headers, content_type="application/json"
     )
+
+
+def _answer(app: Flask, state: _State, exc: AuthError) -> Response:
+    """The app's ``on_error`` answer when it gives one, else the RFC 6750 answer.
+
+    Flask's error handlers are not asked: a catch-all ``errorhandler(Exception)`` would
+    turn every refusal into its 500 page. ``on_error`` is the one hook (it may call them).
+    """
+    hook = state.hooks.on_error
+    if hook is not None:
+        answer = hook(request._get_current_object(), exc)  # type: ignore[attr-defined]
+        if isinstance(answer, (tuple, WerkzeugResponse)) or callable(answer):
+            return app.make_response(answer)
+        if answer is not None:  # a bare body (str, dict, ...): the refusal's status
+            return app.make_response((answer, exc.status))
+    return _error_response(exc, state.realm)
 
 
 def _view_mode(app: Flask, state: _State, endpoint: str, method: str) -> str | None:
@@ -460,9 +610,19 @@ def _authenticate_request() -> Response | None:
         cookie, csrf,
     )
     try:
-        environ[PRINCIPAL_KEY] = authenticator.authenticate(info)
+        principal = environ[PRINCIPAL_KEY] = authenticator.authenticate(info)
     except AuthError as exc:
-        return _error_response(exc, state.realm)
+        return _answer(app, state, exc)
+    loader = state.hooks.user_loader
+    if principal is not None and loader is not None and mode != _PUBLIC:
+        try:
+            environ[USER_KEY] = load_user(loader, principal)
+        except AuthError as exc:  # the user is gone (or the loader refused)
+            if authenticator.is_public(method, req.path):
+                environ[USER_KEY] = None  # as a bad token there: the request goes on
+            else:
+                authenticator.report(exc, method, req.path, principal.subject)
+                return _answer(app, state, exc)
     return None
 
 
@@ -489,9 +649,10 @@ def _enforce(guard: Guard | None, optional: bool) -> None:
 
 
 def _refuse(exc: AuthError, req: Any, subject: str | None) -> NoReturn:
-    state = _state(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = _state(app)
     state.default.report(exc, req.method, req.path, subject)
-    abort(_error_response(exc, state.realm))
+    abort(_answer(app, state, exc))
 
 
 def _wrap(
@@ -613,6 +774,38 @@ def get_jwt() -> Mapping[str, Any]:
 #: The request's :class:`~jwt_middleware.Principal`. Raises :class:`RuntimeError`
 #: outside a request that carries a verified token.
 current_principal: Principal = LocalProxy(_require_principal)  # type: ignore[assignment]
+
+
+def get_current_user() -> Any:
+    """The app's user that ``user_loader`` loaded for this request, or ``None`` (no
+    verified token, no loader, or a public path whose token's user is gone)."""
+    if not has_request_context():
+        raise RuntimeError(
+            "jwt_middleware.flask: no request is being handled. Use current_user and "
+            "get_current_user() inside a view or a request hook"
+        )
+    return request.environ.get(USER_KEY)
+
+
+def _require_user() -> Any:
+    user = get_current_user()
+    if user is None:
+        if _state(_app(None)).hooks.user_loader is None:
+            raise RuntimeError(
+                "jwt_middleware.flask: current_user needs a user loader: decorate one with "
+                "@jwt.user_loader or pass JWT(app, user_loader=...)"
+            )
+        raise RuntimeError(
+            "jwt_middleware.flask: this request has no user (no verified token). Protect "
+            "the view with @jwt_required() or a guard, or call get_current_user(), which "
+            "returns None, on optional or public routes"
+        )
+    return user
+
+
+#: The app's user object for this request (``user_loader(principal)``, loaded once
+#: per request). Raises :class:`RuntimeError` where there is none.
+current_user: Any = LocalProxy(_require_user)
 
 
 # --- token lifecycle: auth routes ------------------------------------------------------------
@@ -776,4 +969,46 @@ def jwks_blueprint(
     if publisher.issuer is not None:
         for index, path in enumerate(discovery_paths):
             blueprint.add_url_rule(path, f"discovery_{index}", discovery, methods=["GET"])
+    return blueprint
+
+
+# --- readiness: the probe a load balancer calls ----------------------------------------------
+
+
+def readiness_blueprint(
+    source: Readiness | ReadinessSource | Iterable[ReadinessSource] | None = None,
+    *,
+    path: str = READINESS_PATH,
+    retry_after: int = _DEFAULT_RETRY_AFTER,
+    name: str = "jwt_readiness",
+) -> Blueprint:
+    """``GET {path}`` (``/health/ready``): 200 when the store answers and the key source
+    holds a usable key, else 503 with ``Retry-After``; the JSON body names each check
+    (``{"status": ..., "checks": {"store": ..., "keys": ...}}``) and never a secret.
+
+    ``source`` (default: the app's own ``JWT`` configuration) is a
+    :class:`~jwt_middleware.Config`, a :class:`~jwt_middleware.Verifier`, a
+    :class:`~jwt_middleware.MultiIssuerVerifier`, several of them, or a ready
+    :class:`~jwt_middleware.Readiness`. The view needs no token whatever the app's
+    mode and public paths. The checks are in :mod:`jwt_middleware._health`.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ConfigurationError("path starts with '/', such as '/health/ready'")
+    fixed = None if source is None else readiness_for(source, retry_after=retry_after)
+    per_app: weakref.WeakKeyDictionary[Flask, Readiness] = weakref.WeakKeyDictionary()
+
+    def ready() -> Response:
+        readiness = fixed
+        if readiness is None:
+            app = _app(None)
+            readiness = per_app.get(app)
+            if readiness is None:
+                verifier = _state(app).default.verifier
+                readiness = per_app.setdefault(app, Readiness(verifier, retry_after=retry_after))
+        document = readiness.check()
+        return Response(document.body, status=document.status, headers=list(document.headers))
+
+    setattr(ready, _POLICY_ATTR, _PUBLIC)
+    blueprint = Blueprint(name, __name__)
+    blueprint.add_url_rule(path, "ready", ready, methods=["GET"])
     return blueprint

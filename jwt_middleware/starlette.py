@@ -84,7 +84,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
@@ -114,11 +114,14 @@ from ._errors import (
 )
 from ._forms import MAX_BODY as _MAX_BODY
 from ._forms import BodyError, BodyReader
+from ._health import DEFAULT_RETRY_AFTER as _DEFAULT_RETRY_AFTER
+from ._health import READINESS_PATH, Readiness, ReadinessSource, readiness_for
+from ._hooks import USER_KEY, aload_user, check_hook
 from ._principal import Principal
 from ._publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
 from ._publish import WELL_KNOWN_PATHS, Document, JWKSPublisher, JWKSSource
 from ._verify import Verifier
-from .asgi import AUTHENTICATOR_KEY, JWTMiddleware
+from .asgi import AUTHENTICATOR_KEY, ERROR_HOOK_KEY, JWTMiddleware
 from .asgi import JWTUser as _ScopeUser
 
 __all__ = [
@@ -127,15 +130,18 @@ __all__ = [
     "JWTAuthenticationError",
     "JWTMiddleware",
     "JWTUser",
+    "READINESS_PATH",
     "WELL_KNOWN_PATHS",
     "auth_public_paths",
     "claims_required",
     "error_response",
     "fresh_required",
+    "get_current_user",
     "get_principal",
     "jwks_routes",
     "jwt_required",
     "on_auth_error",
+    "readiness_routes",
     "reply_response",
     "roles_accepted",
     "roles_required",
@@ -164,9 +170,25 @@ def get_principal(conn: HTTPConnection) -> Principal | None:
     return principal if isinstance(principal, Principal) else None
 
 
+def get_current_user(conn: HTTPConnection) -> Any:
+    """The app's user that the middleware's ``user_loader`` loaded for this request, or
+    ``None`` (no verified token, no loader, or a public path whose user is gone)."""
+    return conn.scope.get(USER_KEY)
+
+
 def error_response(error: AuthError, realm: str = DEFAULT_REALM) -> Response:
     """The RFC 6750 answer for ``error``: JSON body and ``WWW-Authenticate``."""
     return Response(error.json_body(), status_code=error.status, headers=dict(error.headers(realm)))
+
+
+def _answer(conn: HTTPConnection, error: AuthError, realm: str) -> Response:
+    """The middleware's ``on_error`` answer when it gives one, else :func:`error_response`."""
+    hook = conn.scope.get(ERROR_HOOK_KEY)
+    if hook is not None:
+        answer = hook(conn.scope, error)
+        if answer is not None:
+            return cast(Response, answer)  # any ASGI app: Starlette awaits it the same way
+    return error_response(error, realm)
 
 
 # --- decorators -----------------------------------------------------------
@@ -253,7 +275,7 @@ def _decorator(guard: _guards.Guard | None, *, optional: bool = False) -> Endpoi
                 if isinstance(conn, WebSocket):
                     await conn.close(POLICY_VIOLATION, reason=refused[0].error)
                     return None
-                return error_response(*refused)
+                return _answer(conn, *refused)
 
             return cast(Callable[P, R], async_wrapper)
         if websocket:
@@ -267,7 +289,7 @@ def _decorator(guard: _guards.Guard | None, *, optional: bool = False) -> Endpoi
             refused = _refusal(conn, guard, optional)
             if refused is None:
                 return func(*args, **kwargs)
-            return error_response(*refused)
+            return _answer(conn, *refused)
 
         return cast(Callable[P, R], sync_wrapper)
 
@@ -531,6 +553,35 @@ def jwks_routes(
     return routes
 
 
+# --- readiness: the probe a load balancer calls -----------------------------
+
+
+def readiness_routes(
+    source: Readiness | ReadinessSource | Iterable[ReadinessSource],
+    *,
+    path: str = READINESS_PATH,
+    retry_after: int = _DEFAULT_RETRY_AFTER,
+) -> list[Route]:
+    """``GET {path}`` (``/health/ready``): 200 when the store answers and the key source
+    holds a usable key, else 503 with ``Retry-After``; the JSON body names each check
+    (``{"status": ..., "checks": {"store": ..., "keys": ...}}``) and never a secret.
+
+    ``source``: the :class:`~jwt_middleware.Config` the middleware verifies with (or a
+    :class:`~jwt_middleware.Verifier`, a :class:`~jwt_middleware.MultiIssuerVerifier`,
+    several of them, or a ready :class:`~jwt_middleware.Readiness`). The checks run
+    async (:meth:`Readiness.acheck`). List ``path`` (:data:`READINESS_PATH`) in the
+    middleware's ``public_paths``: the middleware runs before any route.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ConfigurationError("path starts with '/', such as '/health/ready'")
+    readiness = readiness_for(source, retry_after=retry_after)
+
+    async def ready(request: Request) -> Response:
+        return document_response(await readiness.acheck())
+
+    return [Route(path, ready, methods=["GET"], name="readiness")]
+
+
 # --- AuthenticationMiddleware backend ---------------------------------------
 
 
@@ -556,6 +607,8 @@ class JWTAuthBackend(AuthenticationBackend):
     token: ``(AuthCredentials(roles | scopes), JWTUser(principal))``, and the
     principal is also put in the scope for the decorators. A bad token:
     :class:`JWTAuthenticationError`; render it with :func:`on_auth_error`.
+    ``user_loader`` works as on :class:`JWTMiddleware` (its ``None`` is a
+    :class:`JWTAuthenticationError` too); read the user with :func:`get_current_user`.
     """
 
     def __init__(
@@ -564,7 +617,11 @@ class JWTAuthBackend(AuthenticationBackend):
         *,
         verifier: Verifier | None = None,
         on_event: Callable[[AuthEvent], None] | None = None,
+        user_loader: Callable[[Principal], Any] | None = None,
     ) -> None:
+        if user_loader is not None:
+            check_hook(user_loader, "user_loader", "the Principal")
+        self.user_loader = user_loader
         self.authenticator = build_authenticator(
             config,
             verifier,
@@ -588,6 +645,12 @@ class JWTAuthBackend(AuthenticationBackend):
         conn.scope[AUTHENTICATOR_KEY] = self.authenticator
         if principal is None:
             return None
+        if self.user_loader is not None:
+            try:
+                conn.scope[USER_KEY] = await aload_user(self.user_loader, principal)
+            except AuthError as exc:
+                self.authenticator.report(exc, method, conn.scope["path"], principal.subject)
+                raise JWTAuthenticationError(exc, self.authenticator.realm) from None
         return AuthCredentials(sorted(principal.roles | principal.scopes)), JWTUser(principal)
 
 

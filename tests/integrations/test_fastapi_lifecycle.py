@@ -153,6 +153,7 @@ def test_token_url_makes_an_oauth2_password_scheme() -> None:
     auth = make_lifecycle()
     app = build_fastapi(auth, token_url="/auth/login")
     scheme = app.openapi()["components"]["securitySchemes"]["JWTBearer"]
+    assert scheme.pop("description").startswith("Log in with a username and password")
     assert scheme == {"type": "oauth2", "flows": {"password": {"scopes": {}, "tokenUrl":
                                                                "/auth/login"}}}
     with TestClient(app, base_url=BASE_URL) as client:
