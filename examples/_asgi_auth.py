@@ -18,9 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from examples._users import UserTable
-from jwt_middleware import AuthError, Config, CookiePolicy, Issuer, Reply, TokenService
-from jwt_middleware._endpoints import error_reply
-from jwt_middleware._settings import cookie_policy_from_mapping, issuer_options_from_mapping
+from jwt_middleware import (
+    AuthError,
+    Config,
+    CookiePolicy,
+    Issuer,
+    Reply,
+    TokenService,
+    cookie_policy_from_mapping,
+    error_reply,
+    issuer_options_from_mapping,
+)
 
 #: The store when ``JWT_STORE_URL`` is not set.
 DEFAULT_STORE_URL = "sqlite:///" + str(Path(tempfile.gettempdir(), "jwt-middleware-examples.db"))

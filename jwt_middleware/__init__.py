@@ -5,13 +5,11 @@ the verifier, bearer extraction and the error tree. Framework adapters and
 integrations live in their own modules and are imported explicitly.
 """
 
-from ._bearer import extract_bearer
-from ._claims import PRESETS
-from ._config import Config
-from ._cookies import CookiePolicy, CSRFError
-from ._encode import encode
-from ._endpoints import Identity, Reply, TokenService
-from ._errors import (
+from ._core.bearer import extract_bearer
+from ._core.claims import PRESETS
+from ._core.config import Config
+from ._core.encode import encode
+from ._core.errors import (
     AuthenticationError,
     AuthError,
     AuthorizationError,
@@ -41,16 +39,19 @@ from ._errors import (
     UnknownKeyError,
     WrongTokenKindError,
 )
-from ._health import READINESS_PATH, Readiness
-from ._issue import Issuer, TokenPair
-from ._keyring import KeyRing
-from ._keys import ALGORITHMS, Key, generate_key
-from ._keyset import KeySet
-from ._principal import Principal
-from ._protocols import KeyResolver, RevocationCheck
-from ._publish import WELL_KNOWN_PATHS, JWKSPublisher
-from ._registry import MultiIssuerVerifier, TrustedIssuer
-from ._verify import Verifier
+from ._core.keys import ALGORITHMS, Key, generate_key
+from ._core.keyset import KeySet
+from ._core.principal import Principal
+from ._core.protocols import KeyResolver, RevocationCheck
+from ._core.verify import Verifier
+from ._keysources.keyring import KeyRing
+from ._keysources.publish import WELL_KNOWN_PATHS, JWKSPublisher
+from ._keysources.registry import MultiIssuerVerifier, TrustedIssuer
+from ._lifecycle.cookies import CookiePolicy, CSRFError, WebSocketOriginError
+from ._lifecycle.endpoints import Identity, Reply, TokenService, error_reply
+from ._lifecycle.issue import Issuer, TokenPair
+from ._lifecycle.settings import cookie_policy_from_mapping, issuer_options_from_mapping
+from ._sansio.health import READINESS_PATH, Readiness
 from ._version import __version__
 
 __all__ = [
@@ -104,9 +105,13 @@ __all__ = [
     "UnknownKeyError",
     "Verifier",
     "WELL_KNOWN_PATHS",
+    "WebSocketOriginError",
     "WrongTokenKindError",
     "__version__",
+    "cookie_policy_from_mapping",
     "encode",
+    "error_reply",
     "extract_bearer",
     "generate_key",
+    "issuer_options_from_mapping",
 ]

@@ -67,13 +67,19 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ._authenticator import MULTIPLE, PRINCIPAL_KEY, AuthEvent, RequestInfo, build_authenticator
-from ._config import Config
-from ._cookies import CookiePolicy, normalize_origin
-from ._errors import AuthError, ConfigurationError
-from ._hooks import USER_KEY, aload_user, check_hook
-from ._principal import Principal
-from ._verify import Verifier
+from ._core.config import Config
+from ._core.errors import AuthError, ConfigurationError
+from ._core.principal import Principal
+from ._core.verify import Verifier
+from ._lifecycle.cookies import CookiePolicy, normalize_origin
+from ._lifecycle.hooks import USER_KEY, aload_user, check_hook
+from ._sansio.authenticator import (
+    MULTIPLE,
+    PRINCIPAL_KEY,
+    AuthEvent,
+    RequestInfo,
+    build_authenticator,
+)
 
 __all__ = [
     "AUTHENTICATOR_KEY",

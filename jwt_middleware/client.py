@@ -41,9 +41,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from ._bearer import extract_bearer
-from ._errors import ConfigurationError, JWTMiddlewareError
-from ._issue import Issuer
+from ._core.bearer import extract_bearer
+from ._core.errors import ConfigurationError, JWTMiddlewareError
+from ._lifecycle.issue import Issuer
 
 if TYPE_CHECKING:
     import httpx

@@ -93,24 +93,24 @@ from fastapi.security.base import SecurityBase
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from . import _guards
-from ._authenticator import (
+from ._core import guards as _guards
+from ._core.config import Config
+from ._core.errors import AuthError, ConfigurationError
+from ._core.principal import Principal
+from ._core.verify import Verifier
+from ._keysources.publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
+from ._keysources.publish import WELL_KNOWN_PATHS, JWKSPublisher, JWKSSource
+from ._lifecycle.endpoints import Reply, TokenService
+from ._lifecycle.hooks import USER_KEY, UnknownUserError, aload_user, check_hook
+from ._sansio.authenticator import (
     PRINCIPAL_KEY,
     Authenticator,
     AuthEvent,
     RequestInfo,
     build_authenticator,
 )
-from ._config import Config
-from ._endpoints import Reply, TokenService
-from ._errors import AuthError, ConfigurationError
-from ._health import DEFAULT_RETRY_AFTER as _DEFAULT_RETRY_AFTER
-from ._health import READINESS_PATH, Readiness, ReadinessSource, readiness_for
-from ._hooks import USER_KEY, UnknownUserError, aload_user, check_hook
-from ._principal import Principal
-from ._publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
-from ._publish import WELL_KNOWN_PATHS, JWKSPublisher, JWKSSource
-from ._verify import Verifier
+from ._sansio.health import DEFAULT_RETRY_AFTER as _DEFAULT_RETRY_AFTER
+from ._sansio.health import READINESS_PATH, Readiness, ReadinessSource, readiness_for
 from .asgi import AUTHENTICATOR_KEY, ERROR_HOOK_KEY, authorization_header
 from .starlette import (
     check_refresh_path,

@@ -125,35 +125,34 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from ._authenticator import PRINCIPAL_KEY, Authenticator, AuthEvent, RequestInfo
-from ._config import Config
-from ._cookies import CookiePolicy
-from ._endpoints import CredentialCheck, Identity, Reply, TokenService, body_reply
-from ._errors import AuthError, ConfigurationError, MissingTokenError
-from ._forms import BodyError
-from ._guards import Guard
-from ._guards import claims_required as _claims_guard
-from ._guards import fresh_required as _fresh_guard
-from ._guards import roles_accepted as _roles_accepted_guard
-from ._guards import roles_required as _roles_required_guard
-from ._guards import scopes_required as _scopes_guard
-from ._health import DEFAULT_RETRY_AFTER as _DEFAULT_RETRY_AFTER
-from ._health import READINESS_PATH, Readiness, ReadinessSource, readiness_for
-from ._hooks import USER_KEY, call_hook, check_hook, load_user
-from ._issue import Issuer
-from ._principal import Principal
-from ._publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
-from ._publish import WELL_KNOWN_PATHS, JWKSPublisher, JWKSSource
-from ._settings import (
+from ._core.config import Config
+from ._core.errors import AuthError, ConfigurationError, MissingTokenError
+from ._core.guards import Guard
+from ._core.guards import claims_required as _claims_guard
+from ._core.guards import fresh_required as _fresh_guard
+from ._core.guards import roles_accepted as _roles_accepted_guard
+from ._core.guards import roles_required as _roles_required_guard
+from ._core.guards import scopes_required as _scopes_guard
+from ._core.principal import Principal
+from ._core.settings import (
     KEY_SETTINGS,
     LIFECYCLE_SETTINGS,
     PARSERS,
-    cookie_policy_from_mapping,
-    issuer_options_from_mapping,
     settings_from_mapping,
     unknown_setting,
 )
-from ._verify import Verifier
+from ._core.verify import Verifier
+from ._keysources.publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
+from ._keysources.publish import WELL_KNOWN_PATHS, JWKSPublisher, JWKSSource
+from ._lifecycle.cookies import CookiePolicy
+from ._lifecycle.endpoints import CredentialCheck, Identity, Reply, TokenService, body_reply
+from ._lifecycle.forms import BodyError
+from ._lifecycle.hooks import USER_KEY, call_hook, check_hook, load_user
+from ._lifecycle.issue import Issuer
+from ._lifecycle.settings import cookie_policy_from_mapping, issuer_options_from_mapping
+from ._sansio.authenticator import PRINCIPAL_KEY, Authenticator, AuthEvent, RequestInfo
+from ._sansio.health import DEFAULT_RETRY_AFTER as _DEFAULT_RETRY_AFTER
+from ._sansio.health import READINESS_PATH, Readiness, ReadinessSource, readiness_for
 
 __all__ = [
     "EXTENSION_KEY",
@@ -943,7 +942,7 @@ def jwks_blueprint(
     Answers carry ``Cache-Control: public, max-age={max_age}``. The views need no
     token whatever the app's mode and public paths (:data:`WELL_KNOWN_PATHS`).
     Register it without a ``url_prefix``. A ready
-    :class:`~jwt_middleware._publish.JWKSPublisher` may be passed instead of a source.
+    :class:`~jwt_middleware._keysources.publish.JWKSPublisher` may be passed instead of a source.
     """
     publisher = (
         source
@@ -990,7 +989,7 @@ def readiness_blueprint(
     :class:`~jwt_middleware.Config`, a :class:`~jwt_middleware.Verifier`, a
     :class:`~jwt_middleware.MultiIssuerVerifier`, several of them, or a ready
     :class:`~jwt_middleware.Readiness`. The view needs no token whatever the app's
-    mode and public paths. The checks are in :mod:`jwt_middleware._health`.
+    mode and public paths. The checks are in :mod:`jwt_middleware._sansio.health`.
     """
     if not isinstance(path, str) or not path.startswith("/"):
         raise ConfigurationError("path starts with '/', such as '/health/ready'")

@@ -26,8 +26,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from ._errors import ConfigurationError, UnknownKeyError
-from ._fetch import (
+from ._core.errors import ConfigurationError, UnknownKeyError
+from ._core.keys import ALGORITHMS, Key
+from ._keysources.fetch import (
     FetchError,
     SyncHTTP,
     adiscover,
@@ -37,14 +38,13 @@ from ._fetch import (
     discovery_urls,
     parse_keys,
 )
-from ._keycache import (
+from ._keysources.keycache import (
     FETCH,
     REFETCH,
     KeyCache,
     KeyNotYetAvailableError,
     KeySourceUnavailableError,
 )
-from ._keys import ALGORITHMS, Key
 
 __all__ = ["JWKSClient", "KeyNotYetAvailableError", "KeySourceUnavailableError"]
 
@@ -296,7 +296,7 @@ class JWKSClient:
         if self.last_error is not None:
             raise KeySourceUnavailableError()
 
-    # --- readiness (jwt_middleware._health) -------------------------------
+    # --- readiness (jwt_middleware._sansio.health) -------------------------------
 
     def ready(self) -> bool:
         """Whether a fetched key set (at least one usable key) is held within ``stale_for``.

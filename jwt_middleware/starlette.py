@@ -94,8 +94,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.websockets import WebSocket
 
-from . import _guards
-from ._authenticator import (
+from ._core import guards as _guards
+from ._core.bearer import extract_bearer
+from ._core.config import Config
+from ._core.errors import (
+    AuthError,
+    ConfigurationError,
+    MissingTokenError,
+    TokenError,
+)
+from ._core.principal import Principal
+from ._core.verify import Verifier
+from ._keysources.publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
+from ._keysources.publish import WELL_KNOWN_PATHS, Document, JWKSPublisher, JWKSSource
+from ._lifecycle.endpoints import Reply, TokenService, body_reply
+from ._lifecycle.forms import MAX_BODY as _MAX_BODY
+from ._lifecycle.forms import BodyError, BodyReader
+from ._lifecycle.hooks import USER_KEY, aload_user, check_hook
+from ._sansio.authenticator import (
     MULTIPLE,
     PRINCIPAL_KEY,
     Authenticator,
@@ -103,24 +119,8 @@ from ._authenticator import (
     RequestInfo,
     build_authenticator,
 )
-from ._bearer import extract_bearer
-from ._config import Config
-from ._endpoints import Reply, TokenService, body_reply
-from ._errors import (
-    AuthError,
-    ConfigurationError,
-    MissingTokenError,
-    TokenError,
-)
-from ._forms import MAX_BODY as _MAX_BODY
-from ._forms import BodyError, BodyReader
-from ._health import DEFAULT_RETRY_AFTER as _DEFAULT_RETRY_AFTER
-from ._health import READINESS_PATH, Readiness, ReadinessSource, readiness_for
-from ._hooks import USER_KEY, aload_user, check_hook
-from ._principal import Principal
-from ._publish import DEFAULT_MAX_AGE as _DEFAULT_MAX_AGE
-from ._publish import WELL_KNOWN_PATHS, Document, JWKSPublisher, JWKSSource
-from ._verify import Verifier
+from ._sansio.health import DEFAULT_RETRY_AFTER as _DEFAULT_RETRY_AFTER
+from ._sansio.health import READINESS_PATH, Readiness, ReadinessSource, readiness_for
 from .asgi import AUTHENTICATOR_KEY, ERROR_HOOK_KEY, JWTMiddleware
 from .asgi import JWTUser as _ScopeUser
 

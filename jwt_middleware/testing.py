@@ -24,13 +24,13 @@ imports a web framework or an HTTP client. See ``docs/testing.md``.
 
 from __future__ import annotations
 
-from ._testing_support import OMIT as OMIT
-from ._testing_support import TEST_AUDIENCE as TEST_AUDIENCE
-from ._testing_support import TEST_ISSUER as TEST_ISSUER
-from ._testing_support import JWKSServer as JWKSServer
-from ._testing_support import TokenFactory as TokenFactory
-from ._testing_support import _factory as _factory
-from ._testing_support import sign_token as sign_token
+from ._testing.support import OMIT as OMIT
+from ._testing.support import TEST_AUDIENCE as TEST_AUDIENCE
+from ._testing.support import TEST_ISSUER as TEST_ISSUER
+from ._testing.support import JWKSServer as JWKSServer
+from ._testing.support import TokenFactory as TokenFactory
+from ._testing.support import _factory as _factory
+from ._testing.support import sign_token as sign_token
 
 __all__ = [
     "OMIT",
@@ -42,10 +42,10 @@ __all__ = [
 ]
 
 try:
-    from ._testing_fixtures import jwks_server as jwks_server
-    from ._testing_fixtures import jwt_config as jwt_config
-    from ._testing_fixtures import jwt_keys as jwt_keys
-    from ._testing_fixtures import make_token as make_token
+    from ._testing.fixtures import jwks_server as jwks_server
+    from ._testing.fixtures import jwt_config as jwt_config
+    from ._testing.fixtures import jwt_keys as jwt_keys
+    from ._testing.fixtures import make_token as make_token
 except ImportError as exc:  # no pytest: JWKSServer and sign_token still work
     if (exc.name or "").partition(".")[0] not in ("pytest", "_pytest"):
         raise

@@ -27,11 +27,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from ._authenticator import PRINCIPAL_KEY, AuthEvent, RequestInfo, build_authenticator
-from ._config import Config
-from ._cookies import CookiePolicy
-from ._errors import AuthError
-from ._verify import Verifier
+from ._core.config import Config
+from ._core.errors import AuthError
+from ._core.verify import Verifier
+from ._lifecycle.cookies import CookiePolicy
+from ._sansio.authenticator import PRINCIPAL_KEY, AuthEvent, RequestInfo, build_authenticator
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -1,6 +1,6 @@
 """docs/configuration.md lists every setting the code reads, with its type and default.
 
-The settings come from the code's own tables in ``jwt_middleware._settings``:
+The settings come from the code's own tables in ``jwt_middleware._core.settings``:
 ``KNOWN_SETTINGS`` (every name some part of the package reads), made of ``PARSERS`` (the
 ``Config`` fields read from ``JWT_*``), ``LIFECYCLE_SETTINGS`` (issuer and cookie mode),
 ``INTEGRATION_SETTINGS`` (read by the Flask extension) and the key settings; the
@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from jwt_middleware import Config, CookiePolicy, Issuer
-from jwt_middleware._settings import (
+from jwt_middleware._core.settings import (
     INTEGRATION_SETTINGS,
     KNOWN_SETTINGS,
     LIFECYCLE_SETTINGS,

@@ -49,7 +49,7 @@ from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 from .. import ALGORITHMS, __version__
-from .._claims import ACCESS_TYP
+from .._core.claims import ACCESS_TYP
 from . import _defaults
 from ._keys import cmd_jwks, cmd_keygen
 from ._output import PROG, UsageError, as_usage_error, fail

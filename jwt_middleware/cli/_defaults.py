@@ -16,14 +16,14 @@ import secrets
 from typing import Any
 
 from .. import Config, Issuer
-from .._keyring import DEFAULT_MAX_TOKEN_LIFETIME
-from .._keysettings import _algorithms
-from .._settings import (
+from .._core.keysettings import _algorithms
+from .._core.settings import (
     PARSERS,
-    issuer_options_from_mapping,
     settings_from_mapping,
     warn_unknown_settings,
 )
+from .._keysources.keyring import DEFAULT_MAX_TOKEN_LIFETIME
+from .._lifecycle.settings import issuer_options_from_mapping
 from ._output import UsageError
 
 PREFIX = "JWT_"

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from .. import JWTMiddlewareError, Key, KeyRing, generate_key
-from .._keyring import write_private
+from .._keysources.keyring import write_private
 from . import _defaults
 from ._output import PROG, UsageError, dumps, emit, when
 

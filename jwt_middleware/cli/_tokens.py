@@ -27,7 +27,7 @@ from .. import (
     Verifier,
     encode,
 )
-from .._jws import b64url_decode, json_object, split
+from .._core.jws import b64url_decode, json_object, split
 from . import _defaults
 from ._keys import key_from_file, read_file, secret_key
 from ._output import UsageError, as_usage_error, dumps, emit, missing_library, when

@@ -31,8 +31,8 @@ from jwt_middleware import (
     MissingTokenError,
     encode,
 )
-from jwt_middleware._authenticator import Authenticator, AuthEvent
-from jwt_middleware._cookies import normalize_origin
+from jwt_middleware._lifecycle.cookies import normalize_origin
+from jwt_middleware._sansio.authenticator import Authenticator, AuthEvent
 from jwt_middleware.asgi import AUTHENTICATOR_KEY, PRINCIPAL_KEY, JWTMiddleware
 
 ISSUER = "https://issuer.test"
@@ -631,7 +631,7 @@ def test_websocket_origins_validated_and_normalized() -> None:
 
 
 def test_websocket_origins_setting() -> None:
-    from jwt_middleware._settings import cookie_policy_from_mapping
+    from jwt_middleware import cookie_policy_from_mapping
 
     policy = cookie_policy_from_mapping(
         {"JWT_COOKIES": "1", "JWT_COOKIE_WEBSOCKET_ORIGINS": "https://a.example, https://b.example"}

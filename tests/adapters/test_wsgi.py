@@ -23,7 +23,7 @@ from jwt_middleware import (
     encode,
     generate_key,
 )
-from jwt_middleware._authenticator import AuthEvent
+from jwt_middleware._sansio.authenticator import AuthEvent
 from jwt_middleware.wsgi import PRINCIPAL_KEY, JWTMiddleware
 
 if TYPE_CHECKING:

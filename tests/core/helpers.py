@@ -1,6 +1,6 @@
 """Helpers shared by the core tests: a fixed clock, raw token builders, error assertions.
 
-The builders here are written independently of ``jwt_middleware._jws`` so that
+The builders here are written independently of ``jwt_middleware._core.jws`` so that
 a bug in the library's own encoder cannot hide a bug in its decoder.
 """
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-import jwt_middleware._verify
+import jwt_middleware._core.verify
 from jwt_middleware import (
     Config,
     ConfigurationError,
@@ -417,7 +417,7 @@ def test_attack_deeply_nested_json(keys: KeyRing) -> None:
 def test_attack_nesting_limit_is_the_same_on_every_python(keys: KeyRing) -> None:
     """Python 3.13's parser accepts 5,000 levels that 3.10-3.12 refuse with
     RecursionError: the depth limit is our own, so every version answers alike."""
-    from jwt_middleware._jws import MAX_DEPTH
+    from jwt_middleware._core.jws import MAX_DEPTH
 
     def claims(depth: int) -> bytes:
         inner = b"[" * (depth - 1) + b"]" * (depth - 1)
@@ -653,8 +653,8 @@ def test_attack_one_megabyte_token(keys: KeyRing, monkeypatch: pytest.MonkeyPatc
     def parsed(*args: Any) -> Any:
         raise AssertionError("a token over the cap was parsed")
 
-    monkeypatch.setattr(jwt_middleware._verify, "b64url_decode", parsed)
-    monkeypatch.setattr(jwt_middleware._verify, "json_object", parsed)
+    monkeypatch.setattr(jwt_middleware._core.verify, "b64url_decode", parsed)
+    monkeypatch.setattr(jwt_middleware._core.verify, "json_object", parsed)
     head = base64.urlsafe_b64encode(b'{"alg":"HS256"}').rstrip(b"=").decode()
     megabyte = f"{head}.{'A' * (1 << 20)}.{'A' * 43}"
     v = verifier(keys.hs256)

@@ -21,13 +21,15 @@ from jwt_middleware import (
     KeySet,
     Verifier,
 )
-from jwt_middleware._keyset import key_form
-from jwt_middleware._settings import (
+from jwt_middleware._core.keyset import key_form
+from jwt_middleware._core.settings import (
     INTEGRATION_SETTINGS,
     KNOWN_SETTINGS,
+    warn_unknown_settings,
+)
+from jwt_middleware._lifecycle.settings import (
     cookie_policy_from_mapping,
     issuer_options_from_mapping,
-    warn_unknown_settings,
 )
 
 from .helpers import NOW, KeyRing, claims_with, clock, make_token

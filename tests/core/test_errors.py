@@ -41,6 +41,7 @@ from jwt_middleware import (
     TokenTooLargeError,
     TokenTooOldError,
     UnknownKeyError,
+    WebSocketOriginError,
     WrongTokenKindError,
     extract_bearer,
 )
@@ -75,6 +76,7 @@ ANSWERS: list[tuple[type[AuthError], int, str]] = [
     (InsufficientRoleError, 403, "insufficient_scope"),
     (InsufficientScopeError, 403, "insufficient_scope"),
     (CSRFError, 403, "invalid_request"),
+    (WebSocketOriginError, 403, "invalid_request"),
     (ServiceUnavailableError, 503, "temporarily_unavailable"),
 ]
 

@@ -26,7 +26,7 @@ from jwt_middleware import (
     encode,
     generate_key,
 )
-from jwt_middleware._keyset import FORMS, fitting_algorithms, key_form
+from jwt_middleware._core.keyset import FORMS, fitting_algorithms, key_form
 
 from .helpers import KeyRing, claims_with, make_token, verifier
 
@@ -693,7 +693,8 @@ def test_fitting_algorithms(keys: KeyRing) -> None:
 
 def test_key_set_lives_in_its_own_module_and_keeps_its_import_paths() -> None:
     import jwt_middleware
-    from jwt_middleware import _keys, _keyset
+    from jwt_middleware._core import keys as _keys
+    from jwt_middleware._core import keyset as _keyset
 
     assert jwt_middleware.KeySet is _keyset.KeySet
     assert jwt_middleware.Key is _keys.Key

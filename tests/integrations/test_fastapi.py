@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from jwt_middleware import Config, ConfigurationError, Key, KeySet, Principal, Verifier, encode
-from jwt_middleware._authenticator import AuthEvent
+from jwt_middleware._sansio.authenticator import AuthEvent
 from jwt_middleware.asgi import JWTMiddleware
 from jwt_middleware.fastapi import JWTBearer, use_rfc6750_errors
 

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from jwt_middleware import Config, ConfigurationError, Key, KeySet, Principal, Verifier, encode
-from jwt_middleware._authenticator import AuthEvent
+from jwt_middleware._sansio.authenticator import AuthEvent
 from jwt_middleware.starlette import (
     JWTAuthBackend,
     JWTMiddleware,

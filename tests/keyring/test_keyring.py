@@ -22,7 +22,7 @@ from jwt_middleware import (
     Verifier,
     encode,
 )
-from jwt_middleware._keyring import DEFAULT_MAX_TOKEN_LIFETIME, RingKey
+from jwt_middleware._keysources.keyring import DEFAULT_MAX_TOKEN_LIFETIME, RingKey
 from jwt_middleware.stores import store_from_url
 
 T0 = 1_700_000_000.0

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from jwt_middleware import Config, ConfigurationError, Key, KeyRing, KeySet, generate_key
-from jwt_middleware._publish import (
+from jwt_middleware._keysources.publish import (
     DEFAULT_MAX_AGE,
     DISCOVERY_PATHS,
     JWKS_PATH,
@@ -168,13 +168,13 @@ def test_reload_every_needs_a_refreshable_source(keys: KeySet) -> None:
 
 
 def test_publishing_is_core_only() -> None:
-    import jwt_middleware._publish as module
+    import jwt_middleware._keysources.publish as module
 
     source = Path(module.__file__).read_text()
     for framework in ("flask", "werkzeug", "starlette", "fastapi", "requests", "httpx"):
         assert f"import {framework}" not in source
         assert f"from {framework}" not in source
-    assert "jwt_middleware._publish" in sys.modules
+    assert "jwt_middleware._keysources.publish" in sys.modules
 
 
 # --- the framework routes -------------------------------------------------------------------

@@ -46,9 +46,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigurationError, UnknownKeyError
-from ._keys import Key, generate_key
-from ._keyset import KeySet
+from .._core.errors import ConfigurationError, UnknownKeyError
+from .._core.keys import Key, generate_key
+from .._core.keyset import KeySet
 
 try:  # POSIX advisory locks; elsewhere rotations are not serialised across processes
     import fcntl

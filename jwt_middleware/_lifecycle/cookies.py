@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from http.cookies import CookieError, SimpleCookie
 
-from ._errors import AuthorizationError, ConfigurationError
-from ._principal import Principal
+from .._core.errors import AuthorizationError, ConfigurationError
+from .._core.principal import Principal
 
 __all__ = ["CSRF_CLAIM", "CSRFError", "CookiePolicy", "WebSocketOriginError", "normalize_origin"]
 

@@ -29,9 +29,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-from ._errors import ConfigurationError
-from ._keys import Key
-from ._keyset import KeySet, _infer_for_set
+from .._core.errors import ConfigurationError
+from .._core.keys import Key
+from .._core.keyset import KeySet, _infer_for_set
 
 logger = logging.getLogger("jwt_middleware.jwks")
 

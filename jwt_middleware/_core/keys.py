@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.algorithms import Algorithm, get_default_algorithms
 from jwt.exceptions import PyJWTError
 
-from ._errors import ConfigurationError
-from ._jws import b64url_encode
+from .errors import ConfigurationError
+from .jws import b64url_encode
 
 __all__ = ["ALGORITHMS", "Key", "generate_key"]
 

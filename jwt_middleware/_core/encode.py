@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._jws import b64url_encode
-from ._keys import Key
+from .jws import b64url_encode
+from .keys import Key
 
 __all__ = ["encode"]
 

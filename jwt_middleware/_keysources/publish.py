@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from ._errors import ConfigurationError
+from .._core.errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_MAX_AGE",

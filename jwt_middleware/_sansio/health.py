@@ -48,14 +48,14 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final, Protocol, TypeAlias, runtime_checkable
 
-from ._config import Config
-from ._errors import ConfigurationError
-from ._keyset import KeySet
-from ._protocols import KeyResolver
-from ._publish import Document
-from ._registry import MultiIssuerVerifier, _Narrowed
-from ._verify import Verifier
-from .stores import Store, StoreError
+from .._core.config import Config
+from .._core.errors import ConfigurationError
+from .._core.keyset import KeySet
+from .._core.protocols import KeyResolver
+from .._core.verify import Verifier
+from .._keysources.publish import Document
+from .._keysources.registry import MultiIssuerVerifier, _Narrowed
+from ..stores import Store, StoreError
 
 __all__ = [
     "DEFAULT_RETRY_AFTER",

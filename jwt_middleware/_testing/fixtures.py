@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from ._config import Config
-from ._keys import generate_key
-from ._keyset import KeySet
-from ._testing_support import TEST_AUDIENCE, TEST_ISSUER, JWKSServer, TokenFactory, _factory
+from .._core.config import Config
+from .._core.keys import generate_key
+from .._core.keyset import KeySet
+from .support import TEST_AUDIENCE, TEST_ISSUER, JWKSServer, TokenFactory, _factory
 
 __all__ = ["jwks_server", "jwt_config", "jwt_keys", "make_token"]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from ._keys import Key
-    from ._principal import Principal
+    from .keys import Key
+    from .principal import Principal
 
 __all__ = ["KeyResolver", "RevocationCheck"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ._errors import InvalidRequestError, MissingTokenError
+from .errors import InvalidRequestError, MissingTokenError
 
 __all__ = ["extract_bearer"]
 

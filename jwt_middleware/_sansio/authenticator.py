@@ -24,12 +24,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ._bearer import extract_bearer
-from ._config import Config
-from ._cookies import CookiePolicy, WebSocketOriginError
-from ._errors import AuthError, ConfigurationError, InvalidRequestError, MissingTokenError
-from ._principal import Principal
-from ._verify import Verifier
+from .._core.bearer import extract_bearer
+from .._core.config import Config
+from .._core.errors import AuthError, ConfigurationError, InvalidRequestError, MissingTokenError
+from .._core.principal import Principal
+from .._core.verify import Verifier
+from .._lifecycle.cookies import CookiePolicy, WebSocketOriginError
 
 __all__ = ["AuthEvent", "Authenticator", "RequestInfo", "build_authenticator"]
 

@@ -29,7 +29,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._claims import (
+from ..stores import Store
+from .claims import (
     ACCESS,
     ACCESS_TYP,
     ID,
@@ -41,8 +42,8 @@ from ._claims import (
     normalize_typ,
     token_kinds,
 )
-from ._config import Config
-from ._errors import (
+from .config import Config
+from .errors import (
     ExpiredTokenError,
     ImmatureTokenError,
     InvalidAlgorithmError,
@@ -56,13 +57,12 @@ from ._errors import (
     TokenTooOldError,
     WrongTokenKindError,
 )
-from ._jws import b64url_decode, json_object, split
-from ._keys import Key
-from ._keyset import KeySet
-from ._principal import Principal, make_principal
-from ._protocols import KeyResolver, RevocationCheck
-from ._revocation import StoreRevocation
-from .stores import Store
+from .jws import b64url_decode, json_object, split
+from .keys import Key
+from .keyset import KeySet
+from .principal import Principal, make_principal
+from .protocols import KeyResolver, RevocationCheck
+from .revocation import StoreRevocation
 
 __all__ = ["Verifier"]
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, cast
 
-from ._claims import PRESETS, preset_paths
-from ._errors import ConfigurationError
-from ._keys import Key
-from ._keyset import KeySet
-from ._protocols import KeyResolver
-from .stores import Store, StoreError, store_from_url
+from ..stores import Store, StoreError, store_from_url
+from .claims import PRESETS, preset_paths
+from .errors import ConfigurationError
+from .keys import Key
+from .keyset import KeySet
+from .protocols import KeyResolver
 
 __all__ = ["Config"]
 
@@ -292,7 +292,7 @@ class Config:
         the closest known setting): the environment is shared with other tools,
         so it is not an error.
         """
-        from ._settings import settings_from_mapping, warn_unknown_settings
+        from .settings import settings_from_mapping, warn_unknown_settings
 
         mapping = os.environ if environ is None else environ
         warn_unknown_settings(mapping, prefix, stacklevel=2)

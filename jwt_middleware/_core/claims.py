@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._errors import ConfigurationError, InvalidClaimError
+from .errors import ConfigurationError, InvalidClaimError
 
 Extractor = Callable[[Mapping[str, Any]], frozenset[str]]
 

@@ -15,11 +15,11 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from ._claims import ACCESS_TYP, REFRESH_TYP
-from ._config import Config
-from ._jws import b64url_encode
-from ._keys import Key, generate_key
-from ._keyset import KeySet
+from .._core.claims import ACCESS_TYP, REFRESH_TYP
+from .._core.config import Config
+from .._core.jws import b64url_encode
+from .._core.keys import Key, generate_key
+from .._core.keyset import KeySet
 
 __all__ = [
     "OMIT",

@@ -18,7 +18,7 @@ import re
 import sys
 from typing import Any
 
-from ._errors import MalformedTokenError, TokenTooLargeError
+from .errors import MalformedTokenError, TokenTooLargeError
 
 _TO_STD = bytes.maketrans(b"-_", b"+/")
 _PAD = (b"", b"", b"==", b"=")

@@ -46,16 +46,16 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._claims import ACCESS_TYP, REFRESH, REFRESH_TYP
-from ._config import Config
-from ._cookies import CSRF_CLAIM
-from ._encode import encode
-from ._errors import ConfigurationError, RevokedTokenError
-from ._hooks import acall_hook, call_hook, check_hook
-from ._principal import Principal
-from ._revocation import FAMILY_CLAIM, store_unavailable
-from ._verify import Verifier
-from .stores import RotateOutcome, Store, StoreError
+from .._core.claims import ACCESS_TYP, REFRESH, REFRESH_TYP
+from .._core.config import Config
+from .._core.encode import encode
+from .._core.errors import ConfigurationError, RevokedTokenError
+from .._core.principal import Principal
+from .._core.revocation import FAMILY_CLAIM, store_unavailable
+from .._core.verify import Verifier
+from ..stores import RotateOutcome, Store, StoreError
+from .cookies import CSRF_CLAIM
+from .hooks import acall_hook, call_hook, check_hook
 
 __all__ = ["ClaimsLoader", "Issuer", "TokenPair"]
 

@@ -21,9 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigurationError
-from ._keys import _HMAC_BYTES, Key, _check_algorithm, load_pem
-from ._keyset import FORMS, KeySet, fitting_algorithms, key_form
+from .errors import ConfigurationError
+from .keys import _HMAC_BYTES, Key, _check_algorithm, load_pem
+from .keyset import FORMS, KeySet, fitting_algorithms, key_form
 
 __all__ = ["KEY_SETTINGS", "keys_from_settings"]
 

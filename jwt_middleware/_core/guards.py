@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._errors import (
+from .errors import (
     AuthorizationError,
     ConfigurationError,
     FreshTokenRequiredError,
     InsufficientRoleError,
     InsufficientScopeError,
 )
-from ._principal import Principal
+from .principal import Principal
 
 __all__ = [
     "Guard",

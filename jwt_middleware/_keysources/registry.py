@@ -16,20 +16,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ._claims import ACCESS
-from ._config import Config
-from ._errors import (
+from .._core.claims import ACCESS
+from .._core.config import Config
+from .._core.errors import (
     ConfigurationError,
     InvalidIssuerError,
     MissingClaimError,
     UnknownKeyError,
 )
-from ._jws import b64url_decode, json_object, split
-from ._keys import Key
-from ._keyset import KeySet
-from ._principal import Principal
-from ._protocols import KeyResolver, RevocationCheck
-from ._verify import Verifier
+from .._core.jws import b64url_decode, json_object, split
+from .._core.keys import Key
+from .._core.keyset import KeySet
+from .._core.principal import Principal
+from .._core.protocols import KeyResolver, RevocationCheck
+from .._core.verify import Verifier
 
 __all__ = ["MultiIssuerVerifier", "TrustedIssuer"]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ._errors import RevokedTokenError, ServiceUnavailableError
-from ._principal import Principal
-from .stores import Store, StoreError
+from ..stores import Store, StoreError
+from .errors import RevokedTokenError, ServiceUnavailableError
+from .principal import Principal
 
 __all__ = ["FAMILY_CLAIM", "StoreRevocation", "store_unavailable"]
 

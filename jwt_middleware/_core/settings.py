@@ -23,11 +23,10 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._config import CHECKS
-from ._cookies import CookiePolicy
-from ._errors import ConfigurationError
-from ._keysettings import KEY_SETTINGS as KEY_SETTINGS  # re-exported: its old home
-from ._keysettings import keys_from_settings
+from .config import CHECKS
+from .errors import ConfigurationError
+from .keysettings import KEY_SETTINGS as KEY_SETTINGS  # re-exported: its old home
+from .keysettings import keys_from_settings
 
 #: Settings read by the token lifecycle (issuer and cookie mode), not by Config.
 LIFECYCLE_SETTINGS = (
@@ -211,72 +210,3 @@ def _found(mapping: Mapping[str, Any], prefix: str) -> dict[str, Any]:
 
 
 # --- the token lifecycle -----------------------------------------------------------
-
-_COOKIE_TEXT = (
-    ("COOKIE_SAMESITE", "samesite"),
-    ("COOKIE_DOMAIN", "domain"),
-    ("REFRESH_PATH", "refresh_path"),
-    ("CSRF_HEADER", "csrf_header"),
-)
-
-
-def cookie_policy_from_mapping(
-    mapping: Mapping[str, Any], prefix: str = "JWT_"
-) -> CookiePolicy | None:
-    """Cookie mode from ``COOKIES`` (off by default), ``COOKIE_SECURE`` (on),
-    ``COOKIE_SAMESITE`` (Lax), ``COOKIE_DOMAIN``, ``REFRESH_PATH`` (/auth), ``CSRF_HEADER``,
-    ``COOKIE_WEBSOCKET_ORIGINS`` (none besides the request's own)."""
-    found = _found(mapping, prefix)
-    parsed: dict[str, tuple[str, Any]] = {}  # field -> (setting, value)
-    name, wanted = "COOKIES", _BOOL
-    try:
-        if not _bool(found.get(name, False)):
-            return None
-        if "COOKIE_SECURE" in found:
-            name = "COOKIE_SECURE"
-            parsed["secure"] = (name, _bool(found[name]))
-        wanted = "text"
-        for name, field_name in _COOKIE_TEXT:
-            if found.get(name):
-                parsed[field_name] = (name, _str(found[name]))
-        if found.get("COOKIE_WEBSOCKET_ORIGINS"):  # comma-separated
-            name, wanted = "COOKIE_WEBSOCKET_ORIGINS", "a comma-separated list of origins"
-            parsed["websocket_origins"] = (name, _list(found[name]))
-    except (TypeError, ValueError):
-        raise _wrong_form(prefix + name, wanted) from None
-    options = {field_name: value for field_name, (_, value) in parsed.items()}
-    try:
-        return CookiePolicy(**options)
-    except ConfigurationError as exc:
-        for field_name, (name, value) in parsed.items():  # which setting is it?
-            try:
-                CookiePolicy(**{field_name: value})
-            except ConfigurationError as alone:
-                text = str(alone).removeprefix(f"{field_name}: ")
-                raise ConfigurationError(f"{prefix}{name}: {text}") from None
-        raise ConfigurationError(
-            f"{prefix}COOKIE_SAMESITE and {prefix}COOKIE_SECURE: {exc}"
-        ) from None
-
-
-#: Issuer option -> (setting, parser, what the message asks for). Issuer checks the ranges.
-_TTL = "JWT_*_TTL settings take a whole number of seconds"
-_LIFETIMES: tuple[tuple[str, str, Callable[[Any], Any], str], ...] = (
-    ("access_ttl", "ACCESS_TTL", _int, f"{_TTL}, e.g. 900"),
-    ("refresh_ttl", "REFRESH_TTL", _int, f"{_TTL}, e.g. 1209600"),
-    ("refresh_grace", "REFRESH_GRACE", _number, "give a number of seconds from 0 to 60, e.g. 10"),
-)
-
-
-def issuer_options_from_mapping(mapping: Mapping[str, Any], prefix: str = "JWT_") -> dict[str, Any]:
-    """``Issuer`` keyword arguments from ``ACCESS_TTL``, ``REFRESH_TTL``, ``REFRESH_GRACE``."""
-    found = _found(mapping, prefix)
-    options: dict[str, Any] = {}
-    for field_name, name, parse, wanted in _LIFETIMES:
-        if name in found:
-            try:
-                options[field_name] = parse(found[name])
-            except (TypeError, ValueError):
-                wanted = wanted.replace("JWT_", prefix)
-                raise ConfigurationError(f"{prefix}{name} is not a number: {wanted}") from None
-    return options

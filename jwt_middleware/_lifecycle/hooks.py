@@ -24,8 +24,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ._errors import ConfigurationError, TokenError
-from ._principal import Principal
+from .._core.errors import ConfigurationError, TokenError
+from .._core.principal import Principal
 
 __all__ = [
     "USER_KEY",

@@ -20,8 +20,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from ._errors import ConfigurationError, UnknownKeyError
-from ._keys import (
+from .errors import ConfigurationError, UnknownKeyError
+from .keys import (
     _CRV_NAMES,
     _EC_CURVES,
     _HMAC_BYTES,

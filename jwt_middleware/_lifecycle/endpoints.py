@@ -18,7 +18,7 @@ header) and renders the :class:`Reply`; everything else is here, shared.
 * ``logout(principal, token)``: revokes the access token and the family;
   clears the cookies in cookie mode. Always 200 (logging out twice is fine).
 
-Bodies: each integration reads the body with a :class:`~jwt_middleware._forms.BodyReader`
+Bodies: each integration reads the body with a :class:`~jwt_middleware._lifecycle.forms.BodyReader`
 from :meth:`TokenService.reader` (at most ``max_body`` bytes, 16 KiB by default: 413
 over it; only JSON or an OAuth 2 form: 400 otherwise) and renders a refusal with
 :func:`body_reply`.
@@ -36,11 +36,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._cookies import CSRF_CLAIM, CookiePolicy
-from ._errors import AuthError, ConfigurationError, MissingTokenError
-from ._forms import MAX_BODY, BodyError, BodyReader
-from ._issue import Issuer, TokenPair
-from ._principal import Principal
+from .._core.errors import AuthError, ConfigurationError, MissingTokenError
+from .._core.principal import Principal
+from .cookies import CSRF_CLAIM, CookiePolicy
+from .forms import MAX_BODY, BodyError, BodyReader
+from .issue import Issuer, TokenPair
 
 __all__ = ["CredentialCheck", "Identity", "Reply", "TokenService", "body_reply"]
 

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from ._errors import ServiceUnavailableError, UnknownKeyError
-from ._fetch import FetchError, max_age, parse_keys
-from ._keys import Key
-from ._keyset import KeySet
+from .._core.errors import ServiceUnavailableError, UnknownKeyError
+from .._core.keys import Key
+from .._core.keyset import KeySet
+from .fetch import FetchError, max_age, parse_keys
 
 logger = logging.getLogger("jwt_middleware.jwks")
 
