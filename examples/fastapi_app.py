@@ -48,6 +48,7 @@ CurrentPrincipal = Annotated[Principal, Depends(auth)]
 FreshPrincipal = Annotated[Principal, Depends(auth.fresh_required())]
 
 app = FastAPI(title="jwt_middleware FastAPI example")
+auth.init_app(app)  # refusals in the one body shape, 401/403 in OpenAPI
 app.add_middleware(
     JWTMiddleware,
     config=lifecycle.config,

@@ -17,8 +17,9 @@ verifies the token without blocking the event loop, and sets:
   (or ``None`` when the request needed no token);
 * ``scope["user"]`` and ``scope["auth"]`` in the shapes Starlette reads, so
   ``request.user.is_authenticated``, ``request.auth.scopes`` and Starlette's
-  own ``@requires("admin")`` work. ``auth.scopes`` holds the token's roles
-  and scopes together.
+  own ``@requires("admin")`` and ``@requires("authenticated")`` work.
+  ``auth.scopes`` holds the token's roles and scopes together, plus
+  ``"authenticated"`` (Starlette's convention) when a token was verified.
 
 Everything else (``lifespan``, ...) passes through untouched.
 
@@ -83,13 +84,13 @@ from ._sansio.authenticator import (
 
 __all__ = [
     "AUTHENTICATOR_KEY",
-    "ERROR_HOOK_KEY",
-    "PRINCIPAL_KEY",
-    "USER_KEY",
     "AnonymousUser",
     "AuthCredentials",
+    "ERROR_HOOK_KEY",
     "JWTMiddleware",
     "JWTUser",
+    "PRINCIPAL_KEY",
+    "USER_KEY",
 ]
 
 #: Scope key of the middleware's :class:`Authenticator`, so that integrations
@@ -146,7 +147,7 @@ class AnonymousUser:
 
 
 class AuthCredentials:
-    """``request.auth``: ``scopes`` holds the principal's roles and scopes."""
+    """``request.auth``: ``scopes`` holds the principal's roles and scopes (and "authenticated")."""
 
     __slots__ = ("scopes",)
 
@@ -236,7 +237,9 @@ class JWTMiddleware:
             scope["auth"] = AuthCredentials()
         else:
             scope["user"] = JWTUser(principal)
-            scope["auth"] = AuthCredentials(principal.roles | principal.scopes)
+            # Starlette's convention: "authenticated" for any verified user, so its own
+            # @requires("authenticated") works (our guards read the principal, not this).
+            scope["auth"] = AuthCredentials({"authenticated"} | principal.roles | principal.scopes)
         if offered is not None:
             send = _accepting_bearer(send)
             scope["subprotocols"] = offered

@@ -32,15 +32,7 @@ from ._testing.support import TokenFactory as TokenFactory
 from ._testing.support import _factory as _factory
 from ._testing.support import sign_token as sign_token
 
-__all__ = [
-    "OMIT",
-    "TEST_AUDIENCE",
-    "TEST_ISSUER",
-    "JWKSServer",
-    "TokenFactory",
-    "sign_token",
-]
-
+_FIXTURES: list[str] = []
 try:
     from ._testing.fixtures import jwks_server as jwks_server
     from ._testing.fixtures import jwt_config as jwt_config
@@ -50,4 +42,9 @@ except ImportError as exc:  # no pytest: JWKSServer and sign_token still work
     if (exc.name or "").partition(".")[0] not in ("pytest", "_pytest"):
         raise
 else:
-    __all__ += ["jwks_server", "jwt_config", "jwt_keys", "make_token"]
+    _FIXTURES = ["jwks_server", "jwt_config", "jwt_keys", "make_token"]
+
+#: The fixtures are listed only where pytest is installed.
+__all__ = sorted(
+    ["JWKSServer", "OMIT", "TEST_AUDIENCE", "TEST_ISSUER", "TokenFactory", "sign_token", *_FIXTURES]
+)

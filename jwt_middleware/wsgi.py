@@ -36,7 +36,7 @@ from ._sansio.authenticator import PRINCIPAL_KEY, AuthEvent, RequestInfo, build_
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["PRINCIPAL_KEY", "JWTMiddleware", "error_response"]
+__all__ = ["JWTMiddleware", "PRINCIPAL_KEY", "error_response"]
 
 _STATUS = {401: "401 Unauthorized", 403: "403 Forbidden", 503: "503 Service Unavailable"}
 

@@ -66,6 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="gateway", lifespan=lifespan)
+auth.init_app(app)  # refusals in the one body shape, 401/403 in OpenAPI
 app.add_middleware(
     JWTMiddleware,
     config=verify_config,

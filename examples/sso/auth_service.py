@@ -98,6 +98,7 @@ admin = JWTBearer(config=Config(keys=ring, issuer=ISSUER, audience="sso-admin", 
 Admin = Annotated[Principal, Depends(admin.roles_required("admin"))]
 
 app = FastAPI(title="SSO auth service")
+admin.init_app(app)  # refusals in the one body shape, 401/403 in OpenAPI
 app.add_middleware(
     JWTMiddleware,
     config=Config(keys=ring, issuer=ISSUER, audience="sso-admin", store=store),

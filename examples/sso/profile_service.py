@@ -21,6 +21,7 @@ auth = JWTBearer(config=sso_config(AUDIENCE))
 CurrentPrincipal = Annotated[Principal, Depends(auth)]
 
 app = FastAPI(title="profile-api")
+auth.init_app(app)  # refusals in the one body shape, 401/403 in OpenAPI
 
 
 @app.get("/health")

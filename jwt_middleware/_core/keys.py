@@ -1,4 +1,4 @@
-"""Keys bound to one algorithm each (key sets chosen by ``kid`` are in ``_keyset``).
+"""Keys bound to one algorithm each (key sets chosen by ``kid`` are in ``keyset``).
 
 A :class:`Key` is prepared once (the PEM or JWK is parsed when the key is
 built, never per request) and pinned to exactly one algorithm: a token is

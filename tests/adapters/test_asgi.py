@@ -194,7 +194,7 @@ def test_valid_token_sets_principal_user_and_auth(config: Config, key: Key) -> N
         "subject": "alice",
         "authenticated": True,
         "display_name": "alice",
-        "scopes": ["admin", "ops", "read", "write"],
+        "scopes": ["admin", "authenticated", "ops", "read", "write"],
     }
 
 

@@ -1094,9 +1094,9 @@ def _environ_names(folder: Path) -> set[str]:
 def test_every_name_the_package_and_the_examples_read_is_known() -> None:
     """The examples read no JWT_* name of their own (they use MS_*, SSO_*); every setting a
     message of the package names exists."""
-    from jwt_middleware.flask import _EXTRA
+    from jwt_middleware.flask._settings import EXTRA
 
-    assert set(_EXTRA) <= set(INTEGRATION_SETTINGS)
+    assert set(EXTRA) <= set(INTEGRATION_SETTINGS)
     read = _environ_names(ROOT / "jwt_middleware") | _environ_names(ROOT / "examples")
     assert read - KNOWN_SETTINGS == set()
     assert {"ISSUER", "STORE_URL", "ACCESS_TTL", "MODE", "PUBLIC_KEY_FILE"} <= read  # it scans

@@ -300,9 +300,9 @@ def test_openapi_on_a_fastapi_that_copies_routes_into_the_app(
     """Older FastAPI has no ``iter_route_contexts``: ``app.routes`` holds every route."""
     import types
 
-    from jwt_middleware import fastapi as integration
+    from jwt_middleware.fastapi import _openapi
 
-    monkeypatch.setattr(integration, "fastapi_routing", types.SimpleNamespace())
+    monkeypatch.setattr(_openapi, "fastapi_routing", types.SimpleNamespace())
     schema = build_app(JWTBearer(config=config)).openapi()
     assert set(responses_of(schema, "/admin")) == {"200", "401", "403"}
     assert set(responses_of(schema, "/public")) == {"200"}

@@ -405,7 +405,7 @@ def test_backend_valid_token(config: Config, key: Key) -> None:
     assert response.json() == {
         "authenticated": True,
         "subject": "alice",
-        "scopes": ["admin", "read"],
+        "scopes": ["admin", "authenticated", "read"],
     }
 
 
@@ -466,3 +466,43 @@ def test_backend_needs_config_or_verifier(config: Config) -> None:
         JWTAuthBackend()
     with pytest.raises(ConfigurationError):
         JWTAuthBackend(config, verifier=Verifier(config))
+
+
+# --- Starlette's own @requires("authenticated") ------------------------------------
+
+
+@requires("authenticated")
+async def starlette_authenticated(request: Request) -> JSONResponse:
+    return JSONResponse({"subject": subject_of(request), "scopes": request.auth.scopes})
+
+
+@scopes_required("authenticated")
+async def our_authenticated_scope(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("scope ok")
+
+
+@pytest.mark.parametrize("mode", ["middleware", "backend"])
+def test_starlettes_own_requires_authenticated_works(config: Config, key: Key, mode: str) -> None:
+    """``request.auth.scopes`` holds "authenticated" (Starlette's convention) for a verified
+    token, behind JWTMiddleware and JWTAuthBackend alike; our guards still read the
+    principal, so a token without an "authenticated" scope does not pass scopes_required."""
+    routes = [
+        Route("/authenticated", starlette_authenticated),
+        Route("/our-scope", our_authenticated_scope),
+    ]
+    middleware = (
+        [Middleware(JWTMiddleware, config=config, mode="optional")]
+        if mode == "middleware"
+        else [Middleware(AuthenticationMiddleware, backend=JWTAuthBackend(config))]
+    )
+    token = make_token(key, roles=["admin"], scope="read")
+    with TestClient(Starlette(routes=routes, middleware=middleware)) as c:
+        allowed = c.get("/authenticated", headers=bearer(token))
+        anonymous = c.get("/authenticated")
+        ours = c.get("/our-scope", headers=bearer(token))
+        ours_granted = c.get("/our-scope", headers=bearer(make_token(key, scope="authenticated")))
+    assert allowed.status_code == 200
+    assert allowed.json() == {"subject": "alice", "scopes": ["admin", "authenticated", "read"]}
+    assert anonymous.status_code == 403  # Starlette's own refusal for an anonymous user
+    assert_refused(ours, 403, "insufficient_scope")
+    assert ours_granted.text == "scope ok"

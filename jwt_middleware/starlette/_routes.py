@@ -1,0 +1,175 @@
+"""The token routes: login, refresh and logout for a :class:`~jwt_middleware.TokenService`.
+
+Each route reads its body (bounded, as it arrives), hands the fields to the
+service's async method and renders the :class:`~jwt_middleware.Reply` it gets.
+The ``*_reply`` functions and :func:`reply_response` are the pieces, for apps
+(and the FastAPI router) that wire the routes themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from .._core.bearer import extract_bearer
+from .._core.errors import AuthError, ConfigurationError
+from .._core.principal import Principal
+from .._lifecycle.endpoints import Reply, TokenService, body_reply
+from .._lifecycle.forms import MAX_BODY as _MAX_BODY
+from .._lifecycle.forms import BodyError, BodyReader
+from ._scope import get_principal
+
+#: Largest body :func:`read_fields` reads (the token routes use ``TokenService.max_body``).
+MAX_BODY = _MAX_BODY
+ROUTE_NAMES = ("login", "refresh", "logout")
+
+
+def reply_response(reply: Reply) -> Response:
+    """Render a :class:`~jwt_middleware.Reply`: JSON body, its headers, one
+    ``set-cookie`` header per cookie."""
+    response = JSONResponse(reply.body, status_code=reply.status)
+    for name, value in reply.headers:
+        response.raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    for cookie in reply.cookies:
+        response.raw_headers.append((b"set-cookie", cookie.encode("latin-1")))
+    return response
+
+
+async def _read(request: Request, reader: BodyReader) -> BodyReader:
+    """Feed ``reader`` the body as it arrives (it refuses one past its limit at once)."""
+    try:
+        async for chunk in request.stream():
+            reader.feed(chunk)
+    except ClientDisconnect:
+        raise BodyError.unreadable() from None
+    return reader
+
+
+async def _token_fields(service: TokenService, request: Request, route: str) -> dict[str, str]:
+    """A token route's string fields (raises :class:`BodyError`: see ``_forms``)."""
+    headers = request.headers
+    reader = service.reader(headers.get("content-type"), headers.get("content-length"))
+    return (await _read(request, reader)).fields(route)
+
+
+async def read_fields(request: Request) -> dict[str, str]:
+    """The string fields of a JSON object or ``x-www-form-urlencoded`` body of at
+    most :data:`MAX_BODY` bytes (anything else, or a malformed body, gives ``{}``)."""
+    headers = request.headers
+    try:
+        reader = BodyReader(headers.get("content-type"), headers.get("content-length"), MAX_BODY)
+        return (await _read(request, reader)).fields()
+    except BodyError:
+        return {}
+
+
+def _cookie_header(request: Request) -> str | None:
+    values = request.headers.getlist("cookie")
+    return "; ".join(values) if values else None
+
+
+def _csrf_header(service: TokenService, request: Request) -> str | None:
+    if service.cookies is None:
+        return None
+    return request.headers.get(service.cookies.csrf_header)
+
+
+async def _principal_for_logout(service: TokenService, request: Request) -> Principal | None:
+    """The principal the middleware attached, else a still valid bearer token's."""
+    principal = get_principal(request)
+    if principal is not None:
+        return principal
+    values = request.headers.getlist("authorization")
+    if len(values) != 1:
+        return None
+    try:
+        return await service.issuer.verifier.averify(extract_bearer(values[0]))
+    except AuthError:  # missing, expired or revoked: nothing to revoke
+        return None
+
+
+async def login_reply(service: TokenService, request: Request) -> Reply:
+    """``POST login`` as a :class:`~jwt_middleware.Reply`."""
+    try:
+        fields = await _token_fields(service, request, "login")
+    except BodyError as exc:
+        return body_reply(exc)
+    return await service.alogin(fields.get("username"), fields.get("password"))
+
+
+async def refresh_reply(service: TokenService, request: Request) -> Reply:
+    """``POST refresh`` as a :class:`~jwt_middleware.Reply`."""
+    try:
+        fields = await _token_fields(service, request, "refresh")
+    except BodyError as exc:
+        return body_reply(exc)
+    return await service.arefresh(
+        fields.get("refresh_token") or None,
+        _cookie_header(request),
+        _csrf_header(service, request),
+    )
+
+
+async def logout_reply(service: TokenService, request: Request) -> Reply:
+    """``POST logout`` as a :class:`~jwt_middleware.Reply`."""
+    try:
+        fields = await _token_fields(service, request, "logout")
+    except BodyError as exc:
+        return body_reply(exc)
+    return await service.alogout(
+        await _principal_for_logout(service, request),
+        fields.get("refresh_token") or None,
+        _cookie_header(request),
+        _csrf_header(service, request),
+    )
+
+
+def _endpoint(
+    service: TokenService, handler: Callable[[TokenService, Request], Awaitable[Reply]]
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return reply_response(await handler(service, request))
+
+    return endpoint
+
+
+def token_routes(service: TokenService) -> list[Route]:
+    """``POST /login``, ``/refresh`` and ``/logout`` (mount them under ``/auth``)."""
+    if not isinstance(service, TokenService):
+        raise ConfigurationError("token_routes takes a TokenService")
+    handlers = (login_reply, refresh_reply, logout_reply)
+    return [
+        Route(f"/{name}", _endpoint(service, handler), methods=["POST"], name=name)
+        for name, handler in zip(ROUTE_NAMES, handlers, strict=True)
+    ]
+
+
+def auth_public_paths(prefix: str = "/auth") -> tuple[str, ...]:
+    """The lifecycle paths to list in the middleware's ``public_paths``: they need
+    no access token (the principal is still attached when a valid one is sent)."""
+    return tuple(f"{prefix.rstrip('/')}/{name}" for name in ROUTE_NAMES)
+
+
+def check_refresh_path(service: TokenService, path: str) -> None:
+    """Cookie mode: the refresh cookie's path must cover the refresh and logout routes."""
+    if service.cookies is None:
+        return
+    scope = service.cookies.refresh_path.rstrip("/") + "/"
+    if not (path.rstrip("/") + "/").startswith(scope):
+        raise ConfigurationError(
+            f"the token routes are under {path!r} but the refresh cookie's path is "
+            f"{service.cookies.refresh_path!r}: the browser would not send it (set refresh_path)"
+        )
+
+
+def token_mount(service: TokenService, path: str = "/auth", routes: Sequence[Route] = ()) -> Mount:
+    """:func:`token_routes` mounted at ``path`` (plus your own ``routes`` there, such
+    as a password change). In cookie mode ``path`` must match the policy's
+    ``refresh_path`` (``/auth``): the browser sends the refresh cookie only there."""
+    if not path.startswith("/") or path == "/":
+        raise ConfigurationError("mount the token routes under a path such as '/auth'")
+    check_refresh_path(service, path)
+    return Mount(path.rstrip("/"), routes=[*token_routes(service), *routes], name="auth")
