@@ -164,6 +164,15 @@ class JWKSClient:
         """The allowed algorithms (checked against the token before any fetch)."""
         return self._algorithms
 
+    @property
+    def key_version(self) -> int | None:
+        """A number that grows whenever a fetched set lacks a key the one before had
+        (kid, algorithm and public key compared); ``None`` while no set is held or the
+        held one is due for a refresh. A verifier's token cache drops the tokens it
+        verified with an older number, and takes the full path (which refreshes) on
+        ``None``."""
+        return self._state.key_version(self._state.clock())
+
     def close(self) -> None:
         """Release the pooled connections of the sync path (the cache is kept)."""
         self._http.close()

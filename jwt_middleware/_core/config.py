@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from ..stores import Store, StoreError, store_from_url
+from .cache import DEFAULT_CACHE_SIZE
 from .claims import PRESETS, preset_paths
 from .errors import ConfigurationError
 from .keys import Key
@@ -122,6 +123,18 @@ def _store(value: Any, label: str, setting: bool) -> Any:
     return value
 
 
+#: The most entries a verifier's token cache may be given (``cache_size``).
+MAX_CACHE_SIZE = 1_000_000
+
+
+def _cache_size(value: Any, label: str, setting: bool) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CACHE_SIZE:
+        raise ConfigurationError(
+            f"{label} must be a whole number of tokens from 0 (no cache) to {MAX_CACHE_SIZE}"
+        )
+    return value
+
+
 def _store_failure(value: Any, label: str, setting: bool) -> Any:
     if value not in ("closed", "open"):
         raise ConfigurationError(f'{label} must be "closed" or "open"')
@@ -144,6 +157,7 @@ CHECKS: dict[str, Check] = {
     "realm": _text,
     "store": _store,
     "store_failure": _store_failure,
+    "cache_size": _cache_size,
 }
 
 _BUILD_KEYS = (
@@ -234,6 +248,11 @@ class Config:
     revocation: bool = True
     #: When the store cannot be reached: ``"closed"`` (503) or ``"open"`` (accept, log).
     store_failure: str = "closed"
+    #: How many verified access tokens each :class:`Verifier` keeps, so that a token seen
+    #: again skips parsing and the signature (times, keys and revocation are still checked
+    #: on every request; see ``docs/security.md``); at most this many times 4 KiB of them.
+    #: ``0`` turns the cache off.
+    cache_size: int = DEFAULT_CACHE_SIZE
 
     def __post_init__(self) -> None:
         put = object.__setattr__

@@ -34,6 +34,7 @@ from jwt.exceptions import PyJWTError
 
 from .errors import ConfigurationError
 from .jws import b64url_encode
+from .signatures import SignatureCheck, signature_check
 
 __all__ = ["ALGORITHMS", "Key", "generate_key"]
 
@@ -155,7 +156,7 @@ class Key:
     can sign as well as verify.
     """
 
-    __slots__ = ("_alg_obj", "_sign_key", "_verify_key", "algorithm", "kid")
+    __slots__ = ("_alg_obj", "_check", "_sign_key", "_verify_key", "algorithm", "kid")
 
     algorithm: str
     kid: str | None
@@ -182,6 +183,8 @@ class Key:
         self._alg_obj = _ALG_OBJECTS[algorithm]
         self._verify_key = verify_key
         self._sign_key = sign_key
+        #: The prepared signature check the verifier calls: ``(signing_input, signature)``.
+        self._check: SignatureCheck = signature_check(algorithm, verify_key)
 
     def __repr__(self) -> str:
         kind = "private" if self.can_sign and self.algorithm not in _HMAC_BYTES else "public"
@@ -283,7 +286,7 @@ class Key:
 
     def verify(self, signing_input: bytes, signature: bytes) -> bool:
         """Check a signature made with this key's algorithm."""
-        return bool(self._alg_obj.verify(signing_input, self._verify_key, signature))
+        return self._check(signing_input, signature)
 
     def sign(self, signing_input: bytes) -> bytes:
         """Sign with this key's algorithm. Needs a private key or a secret."""

@@ -47,6 +47,10 @@ class KeySet:
 
     __slots__ = ("_by_kid", "_keys", "_single", "algorithms")
 
+    #: A key set never changes, so its version never does (what a verifier's token cache
+    #: asks a key source, to learn that a key left it: see ``JWKSClient.key_version``).
+    key_version = 0
+
     def __init__(self, keys: Iterable[Key]) -> None:
         self._keys: tuple[Key, ...] = tuple(keys)
         if not self._keys:

@@ -98,6 +98,7 @@ def _optional_number(value: Any) -> float | None:
 #: Setting name (without prefix) -> (Config field, parser).
 PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "AUDIENCE": ("audience", _one_or_list),
+    "CACHE_SIZE": ("cache_size", _int),
     "CLAIMS_PRESET": ("claims_preset", _str),
     "CLIENT_ID": ("client_id", _str),
     "ISSUER": ("issuer", _one_or_list),
@@ -196,6 +197,8 @@ def settings_from_mapping(
                 wanted = _FORMS_WANTED[parse]
                 if name == "MAX_TOKEN_BYTES":
                     wanted = "a whole number of bytes, e.g. 8192"
+                elif name == "CACHE_SIZE":
+                    wanted = "a whole number of tokens, e.g. 10000, or 0 to turn the cache off"
                 raise _wrong_form(label, wanted) from None
             check = CHECKS.get(field_name)
             values[field_name] = parsed if check is None else check(parsed, label, True)

@@ -9,6 +9,7 @@ The rules are written out in ``docs/remote-keys.md`` ("Which error, when").
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -65,6 +66,11 @@ class _Cache:
     generation: int  # the number of the fetch that brought it (see fetch_count)
 
 
+def _fingerprints(keys: KeySet) -> set[tuple[str | None, str, str]]:
+    """What makes each key the same key: kid, algorithm and public JWK."""
+    return {(k.kid, k.algorithm, json.dumps(k.public_jwk(), sort_keys=True)) for k in keys}
+
+
 def retry_after(seconds: float) -> int:
     """Seconds for a ``Retry-After`` header: rounded up, at least 1."""
     return max(1, math.ceil(seconds - 1e-9))
@@ -96,6 +102,8 @@ class KeyCache:
         #: Why the last fetch failed (``None`` after a good one). Never holds key material.
         self.last_error: str | None = None
         self._cache: _Cache | None = None
+        #: Grows when a key leaves the set (a fetched set lacks one the last one had).
+        self.version = 0
         self._settled = 0  # the newest fetch whose outcome is stored
         self._failed_at: float | None = None
         self._refetched_at: float | None = None
@@ -147,6 +155,14 @@ class KeyCache:
             wait = retry_after(self._refetch_wait(now))
             raise KeyNotYetAvailableError(retry_after=wait) from None
 
+    def key_version(self, now: float) -> int | None:
+        """:attr:`version` while the held set is fresh; ``None`` when there is none or it
+        is due for a refresh (a cached token is then verified in full, which refreshes)."""
+        cache = self._cache
+        if cache is None or now >= cache.expires:
+            return None
+        return self.version
+
     def answer(self, kid: str | None, seen: int) -> Key:
         """The answer from the current state, without fetching."""
         got = self.lookup(kid, self.clock(), seen, may_fetch=False)
@@ -181,7 +197,10 @@ class KeyCache:
                 age = max_age(cache_control)
                 ttl = self._default_ttl if age is None else age
                 ttl = min(max(ttl, self._min_ttl), self._max_ttl)
+                old = self._cache
                 self._cache = _Cache(keys, now + ttl, now + ttl + self._stale_for, generation)
+                if old is not None and not _fingerprints(old.keys) <= _fingerprints(keys):
+                    self.version += 1  # after the new set is in place: see key_version
                 self._failed_at = None
                 self.last_error = None
                 return

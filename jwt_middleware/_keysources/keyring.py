@@ -131,6 +131,16 @@ def _span(seconds: float) -> str:
     return f"{seconds:.10g} s{days}"
 
 
+def _same_key(entry: RingKey) -> tuple[str, str, str]:
+    """What makes a ring key the same key: kid, algorithm and public JWK (for a secret,
+    which has none, the object itself: it is then never the same after a re-read)."""
+    try:
+        public = json.dumps(entry.key.public_jwk(), sort_keys=True)
+    except ConfigurationError:
+        public = str(id(entry.key))
+    return entry.kid, entry.key.algorithm, public
+
+
 def _check_kid(kid: str) -> str:
     if not kid or len(kid) > 128 or not set(kid) <= _KID_CHARS or kid.startswith("."):
         raise ConfigurationError(
@@ -180,6 +190,8 @@ class KeyRing:
         self.clock = clock
         self.max_token_lifetime = float(max_token_lifetime)
         self._keys: tuple[RingKey, ...] = ()
+        self._version = 0  # grows when a key leaves (see key_version)
+        self._next_retirement = math.inf
 
     def __repr__(self) -> str:
         return f"<KeyRing {os.fspath(self.directory)!r} kids={[k.kid for k in self._keys]!r}>"
@@ -201,8 +213,19 @@ class KeyRing:
 
     def refresh(self) -> KeyRing:
         """Re-read the directory (picks up a rotation made by another process)."""
+        before = {_same_key(k) for k in self._keys}
         self._keys = self._read()
+        now = self.clock()
+        if now >= self._next_retirement or not before <= {_same_key(k) for k in self._keys}:
+            self._version += 1  # a key retired since it was last asked, or is gone from disk
+        self._next_retirement = self._retirement_after(now)
         return self
+
+    def _retirement_after(self, now: float) -> float:
+        return min(
+            (k.retires_at for k in self._keys if k.retires_at is not None and k.retires_at > now),
+            default=math.inf,
+        )
 
     def _read(self) -> tuple[RingKey, ...]:
         if not self.directory.exists():
@@ -353,6 +376,17 @@ class KeyRing:
     @property
     def algorithms(self) -> frozenset[str]:
         return frozenset(k.key.algorithm for k in self.entries())
+
+    @property
+    def key_version(self) -> int:
+        """A number that grows whenever a key leaves the ring: it retires (on
+        :attr:`clock`) or is gone when the directory is read again. A verifier's token
+        cache drops the tokens it verified with an older number."""
+        now = self.clock()
+        if now >= self._next_retirement:
+            self._version += 1
+            self._next_retirement = self._retirement_after(now)
+        return self._version
 
     def resolve(self, kid: str | None) -> Key:
         """The published key named ``kid``. Raises :class:`UnknownKeyError`."""

@@ -2,9 +2,11 @@
 
 The token's ``iss`` is read from the *unverified* payload for one purpose
 only: to choose the entry. The chosen entry's :class:`Verifier` then does the
-full verification, which checks ``iss`` again, exactly, after the signature.
-A token from an issuer that is not listed is refused before any key is
-looked up (so before any fetch).
+full verification, which checks ``iss`` again, exactly, after the signature,
+on the payload already parsed (it is decoded once). A token from an issuer
+that is not listed is refused before any key is looked up (so before any fetch).
+The entries share one verified-token cache, looked up before the payload is
+read, so a hit costs what it costs a plain :class:`Verifier`.
 
 Security: ``iss`` is never turned into a URL, and the ``jku`` and ``x5u``
 headers are never fetched: every key source is configured here, up front.
@@ -16,20 +18,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .._core.cache import DEFAULT_CACHE_SIZE, Slot, TokenCache
 from .._core.claims import ACCESS
-from .._core.config import Config
+from .._core.config import CHECKS, Config
 from .._core.errors import (
     ConfigurationError,
     InvalidIssuerError,
     MissingClaimError,
     UnknownKeyError,
 )
-from .._core.jws import b64url_decode, json_object, split
+from .._core.jws import json_object, split
 from .._core.keys import Key
 from .._core.keyset import KeySet
 from .._core.principal import Principal
 from .._core.protocols import KeyResolver, RevocationCheck
-from .._core.verify import Verifier
+from .._core.verify import Verifier, b64url_decode
 
 __all__ = ["MultiIssuerVerifier", "TrustedIssuer"]
 
@@ -70,15 +73,21 @@ class _Narrowed:
             raise UnknownKeyError()
         return key
 
+    @property
+    def key_version(self) -> Any:
+        """The inner source's (``AttributeError`` if it has none: then no cache)."""
+        return self._inner.key_version  # type: ignore[attr-defined]
+
 
 class MultiIssuerVerifier:
     """Verifies tokens from any of several :class:`TrustedIssuer` entries.
 
     ``settings`` are the other :class:`Config` settings (``leeway``,
-    ``clock``, ``required_claims``, ``token_type``...), shared by every entry.
+    ``clock``, ``required_claims``, ``token_type``, ``cache_size``...), shared
+    by every entry; the entries share one cache of ``cache_size`` tokens.
     """
 
-    __slots__ = ("_by_issuer", "_limit")
+    __slots__ = ("_by_issuer", "_cache", "_limit")
 
     def __init__(
         self,
@@ -92,6 +101,9 @@ class MultiIssuerVerifier:
             raise ConfigurationError(
                 f"{', '.join(sorted(clash))} are set per TrustedIssuer, not for all"
             )
+        size = settings.get("cache_size", DEFAULT_CACHE_SIZE)
+        size = CHECKS["cache_size"](size, "cache_size", False)
+        shared = TokenCache(size) if size else None
         by_issuer: dict[str, Verifier] = {}
         for entry in entries:
             if not isinstance(entry, TrustedIssuer):
@@ -116,11 +128,14 @@ class MultiIssuerVerifier:
                     )
                 source = _Narrowed(source, allowed)
             config = Config(keys=source, issuer=entry.issuer, audience=entry.audience, **settings)
-            by_issuer[entry.issuer] = Verifier(config, revocation=revocation)
+            by_issuer[entry.issuer] = Verifier(config, revocation=revocation, cache=shared)
         if not by_issuer:
             raise ConfigurationError("no trusted issuer: list at least one TrustedIssuer")
         self._by_issuer = by_issuer
         self._limit = min(v.config.max_token_bytes for v in by_issuer.values())
+        # None when no entry uses it (each entry's key source must say when a key leaves).
+        used = any(v.cache is shared for v in by_issuer.values())
+        self._cache = shared if used else None
 
     @property
     def issuers(self) -> tuple[str, ...]:
@@ -131,18 +146,72 @@ class MultiIssuerVerifier:
         """The verifier of one trusted issuer (``KeyError`` if it is not listed)."""
         return self._by_issuer[issuer]
 
+    @property
+    def cache(self) -> TokenCache | None:
+        """The verified-token cache the entries share (``None``: off)."""
+        return self._cache
+
     def verify(self, token: str | bytes, *, kind: str = ACCESS) -> Principal:
         """Verify (sync) with the verifier of the token's issuer."""
-        return self._select(token).verify(token, kind=kind)
+        cache = self._cache
+        slot = None
+        if cache is not None and kind == ACCESS:
+            # The hit path, as in Verifier.verify (the entry names the issuer's verifier).
+            try:
+                data = token.encode() if type(token) is str else token
+            except UnicodeEncodeError:  # a lone surrogate: not a token (refused below)
+                data = None
+            if type(data) is bytes and len(data) <= self._limit:
+                signed, _, signature = data.rpartition(b".")
+                hasher = cache._hasher()
+                hasher.update(signature)
+                digest = hasher.digest()
+                entry = cache.get(digest)
+                if entry is not None and entry[6] == signed:
+                    owner: Verifier = entry[4]
+                    if entry[2] <= owner._clock() < entry[1] and (
+                        owner._plain or owner._holds(entry)
+                    ):
+                        if owner._revocation is not None:
+                            owner._revocation.check(entry[0])
+                        return entry[0]  # type: ignore[no-any-return]
+                    cache.discard(digest, entry)
+                slot = (digest, signed)
+        verifier, pre = self._select(token)
+        return verifier._verify(token, kind, slot if verifier._cache is cache else None, pre)
 
     async def averify(self, token: str | bytes, *, kind: str = ACCESS) -> Principal:
         """Verify (async) with the verifier of the token's issuer."""
-        return await self._select(token).averify(token, kind=kind)
+        slot = None
+        if self._cache is not None and kind == ACCESS:
+            slot, verifier, principal = self._lookup(token)
+            if principal is not None:
+                if verifier.revocation is not None:
+                    await verifier.revocation.acheck(principal)
+                return principal
+        verifier, pre = self._select(token)
+        return await verifier._averify(token, kind, self._own(verifier, slot), pre)
 
-    def _select(self, token: str | bytes) -> Verifier:
-        # Size and shape first; the payload is decoded only to read ``iss``.
-        _, payload, _ = split(token, self._limit)
-        claims = json_object(b64url_decode(payload))
+    def _lookup(self, token: str | bytes) -> tuple[Slot | None, Any, Principal | None]:
+        """The slot, and the verifier and principal of a cache entry that still holds."""
+        cache: TokenCache = self._cache  # type: ignore[assignment]
+        slot = cache.slot(token, self._limit)
+        entry = None if slot is None else cache.get(slot[0])
+        if slot is None or entry is None or entry[6] != slot[1]:
+            return slot, None, None
+        verifier: Verifier = entry[4]
+        return slot, verifier, verifier._take(slot[0], entry)
+
+    def _own(self, verifier: Verifier, slot: Slot | None) -> Slot | None:
+        """``slot`` if ``verifier`` keeps its tokens in the shared cache."""
+        return slot if verifier.cache is self._cache else None
+
+    def _select(self, token: str | bytes) -> tuple[Verifier, Any]:
+        # Size and shape first; the payload is decoded once, to read ``iss`` and then
+        # handed on to the chosen verifier, which checks everything after the signature.
+        parts = split(token, self._limit)
+        data = b64url_decode(parts[1])
+        claims = json_object(data)
         iss = claims.get("iss")
         if iss is None:
             raise MissingClaimError("the token has no issuer (iss)")
@@ -151,4 +220,4 @@ class MultiIssuerVerifier:
         verifier = self._by_issuer.get(iss)
         if verifier is None:
             raise InvalidIssuerError()
-        return verifier
+        return verifier, (parts, data, claims)
