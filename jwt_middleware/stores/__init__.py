@@ -7,7 +7,12 @@ Pick one by URL with :func:`store_from_url`:
   (the embedded default: one machine, survives restarts);
 * ``redis://host:port/db``, ``rediss://...``, ``unix:///path.sock``:
   :class:`~jwt_middleware.stores.redis.RedisStore` (needs ``jwt-middleware[redis]``
-  and a Redis that persists: ``appendonly yes``).
+  and a Redis that persists: ``appendonly yes``);
+* ``redis+cluster://host:port[,host:port...]`` (``rediss+cluster://`` for TLS): the same
+  store on a Redis Cluster;
+* ``redis+sentinel://host:26379[,host:port...]/service_name[/db]``
+  (``rediss+sentinel://``): the same store on the master the sentinels name, followed
+  across a failover.
 
 Every store answers ``ping()`` / ``await aping()`` (readiness: :class:`StoreError`
 when it cannot be reached). ``docs/stores.md`` covers durability, the SQLite
@@ -23,6 +28,11 @@ from ._base import RotateOutcome, Store, StoreError
 
 __all__ = ["RotateOutcome", "Store", "StoreError", "store_from_url"]
 
+#: The schemes of the Redis store (one server, a cluster, a sentinel's master); kept
+#: here too so that choosing a store never imports the Redis client for another one.
+_REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster",
+                  "redis+sentinel", "rediss+sentinel")
+
 
 def store_from_url(url: str) -> Store:
     """The store a URL names. Raises :class:`StoreError` for an unknown scheme."""
@@ -35,7 +45,7 @@ def store_from_url(url: str) -> Store:
         from .sqlite import SQLiteStore
 
         return SQLiteStore(_sqlite_path(url))
-    if scheme in ("redis", "rediss", "unix"):
+    if scheme in _REDIS_SCHEMES:
         # Loaded by name, only when a Redis URL is chosen: the core never
         # imports the Redis client otherwise (checked by the import contract).
         redis_backend = importlib.import_module("jwt_middleware.stores.redis")

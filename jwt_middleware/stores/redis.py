@@ -3,7 +3,12 @@
 Keys (under a configurable prefix, ``jwtmw:`` by default) carry TTLs equal
 to the remaining life of what they protect, so Redis purges them by itself.
 Rotation is one Lua script (atomic); the revocation check is one ``MGET``.
-URLs: ``redis://``, ``rediss://`` (TLS) and ``unix://`` sockets.
+URLs: ``redis://``, ``rediss://`` (TLS) and ``unix://`` sockets for one server;
+``redis+cluster://host:port[,host:port]`` (``rediss+cluster://``) for a Redis
+Cluster, where every key carries the prefix as one hash tag so that each call
+touches one slot; ``redis+sentinel://host:26379[,host:port]/service_name[/db]``
+(``rediss+sentinel://``) for the master the sentinels name, followed across a
+failover (``_redis_topology.py``).
 
 A connection failure raises :class:`StoreError` (never a redis exception),
 which the verifier turns into 503 unless configured to fail open.
@@ -39,21 +44,20 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import unquote
-
-import redis
-import redis.asyncio
 
 from ._base import RotateOutcome, Store, StoreError, watermark_revokes
 from ._breaker import Breaker
+from ._nearcache import DEFAULT_BOUND, DEFAULT_MAX_ENTRIES, NearCache, for_client
 from ._persistence import PersistenceCheck
+from ._redis_topology import ERRORS, UNREACHABLE, check_seconds, connect, key_prefix
+from ._redis_topology import split_options as _split_options
 
 __all__ = ["RedisStore"]
 
 T = TypeVar("T")
 
 #: Failures to reach the server that count for the breaker; any other error is an answer.
-_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
+_UNREACHABLE = UNREACHABLE
 
 #: URL query options that are ours, not redis-py's.
 _BREAKER_OPTIONS = {"breaker_failures": int, "breaker_open_for": float}
@@ -95,33 +99,13 @@ return 1
 """
 
 
-def _failed(exc: redis.RedisError) -> StoreError:
+def _failed(exc: BaseException) -> StoreError:
     return StoreError(f"the Redis store failed: {type(exc).__name__}")
 
 
 def _split_breaker_options(url: str) -> tuple[str, dict[str, float]]:
     """The URL without our ``breaker_*`` query options, and their values."""
-    base, sep, query = url.partition("?")
-    if not sep:
-        return url, {}
-    kept: list[str] = []
-    ours: dict[str, float] = {}
-    for pair in query.split("&"):
-        name, _, value = pair.partition("=")
-        parse = _BREAKER_OPTIONS.get(unquote(name))
-        if parse is None:
-            kept.append(pair)
-            continue
-        try:
-            ours[unquote(name)] = parse(unquote(value))
-        except ValueError:
-            raise StoreError(f"the Redis URL option {unquote(name)} is not a number") from None
-    return (f"{base}?{'&'.join(kept)}" if kept else base), ours
-
-
-def _check_seconds(name: str, value: object) -> None:
-    if not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise StoreError(f"the Redis store's {name} must be a positive number of seconds")
+    return _split_options(url, _BREAKER_OPTIONS)
 
 
 def _ttl_ms(expires_at: float, now: float | None = None) -> int:
@@ -130,7 +114,8 @@ def _ttl_ms(expires_at: float, now: float | None = None) -> int:
 
 
 class RedisStore(Store):
-    """Redis-backed store; ``url`` as accepted by ``redis.Redis.from_url``.
+    """Redis-backed store; ``url`` as accepted by ``redis.Redis.from_url``, or a
+    ``redis+cluster://`` or ``redis+sentinel://`` URL (module docstring).
 
     ``timeout`` is the default of both ``socket_timeout`` and
     ``socket_connect_timeout`` (seconds); URL query options win over keywords.
@@ -146,6 +131,9 @@ class RedisStore(Store):
         socket_connect_timeout: float | None = None,
         breaker_failures: int = 3,
         breaker_open_for: float = 3.0,
+        near_cache: bool = True,
+        near_cache_bound: float = DEFAULT_BOUND,
+        near_cache_entries: int = DEFAULT_MAX_ENTRIES,
     ) -> None:
         self.url = url
         self.prefix = prefix
@@ -158,23 +146,19 @@ class RedisStore(Store):
             "decode_responses": True,
         }
         for name in ("socket_timeout", "socket_connect_timeout"):
-            _check_seconds(name, options[name])
-        try:
-            self._sync = redis.Redis.from_url(url, **options)
-            self._async = redis.asyncio.Redis.from_url(url, **options)
-            for pool in (self._sync.connection_pool, self._async.connection_pool):
-                pool.connection_class(**pool.connection_kwargs)  # unknown options: now, not later
-        except ValueError:
-            raise StoreError("the Redis URL is not valid") from None
-        except TypeError:
-            raise StoreError("the Redis URL has a query option redis-py does not know") from None
+            check_seconds(name, options[name])
+        #: One server, a cluster or a sentinel's master: the clients and options in force.
+        self._topology = topology = connect(url, options)
+        self._sync = topology.sync
+        self._async = topology.aio
+        self._key_prefix = key_prefix(prefix, cluster=topology.kind == "cluster")
         self._breaker = Breaker(
             int(ours.get("breaker_failures", breaker_failures)),
             float(ours.get("breaker_open_for", breaker_open_for)),
         )
-        effective = self._sync.connection_pool.connection_kwargs
+        effective = topology.options
         for name in ("socket_timeout", "socket_connect_timeout"):
-            _check_seconds(name, effective.get(name))
+            check_seconds(name, effective.get(name))
         #: Seconds to wait for an answer (from the URL or the keywords).
         self.socket_timeout: float | None = effective.get("socket_timeout")
         #: Seconds to wait for a new connection.
@@ -183,7 +167,14 @@ class RedisStore(Store):
         self._arotate = self._async.register_script(_ROTATE)
         self._watermark = self._sync.register_script(_WATERMARK)
         self._awatermark = self._async.register_script(_WATERMARK)
-        self._persistence = PersistenceCheck()
+        self._persistence = PersistenceCheck(
+            self._k("jti", "") if topology.kind == "cluster" else None
+        )
+        #: The revocation check's near-cache (``_nearcache.py``; off: ``near_cache=False``).
+        self.near_cache: NearCache = for_client(
+            self._sync, self._keys, enabled=near_cache, bound=near_cache_bound,
+            max_entries=near_cache_entries, stall=self.socket_timeout, owner=self,
+        )
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self.prefix!r})"
@@ -197,7 +188,7 @@ class RedisStore(Store):
         return self._breaker.open_for
 
     def _k(self, kind: str, name: str) -> str:
-        return f"{self.prefix}{kind}:{name}"
+        return f"{self._key_prefix}{kind}:{name}"
 
     # --- every call: breaker, first-answer persistence check, error mapping -------
 
@@ -211,7 +202,7 @@ class RedisStore(Store):
         except _UNREACHABLE as exc:
             breaker.failed(probe)
             raise _failed(exc) from None
-        except redis.RedisError as exc:
+        except ERRORS as exc:
             breaker.succeeded()
             raise _failed(exc) from None
         except BaseException:
@@ -231,7 +222,7 @@ class RedisStore(Store):
         except _UNREACHABLE as exc:
             breaker.failed(probe)
             raise _failed(exc) from None
-        except redis.RedisError as exc:
+        except ERRORS as exc:
             breaker.succeeded()
             raise _failed(exc) from None
         except BaseException:
@@ -243,10 +234,10 @@ class RedisStore(Store):
 
     def ping(self) -> None:
         """``PING`` through the breaker; :class:`StoreError` if there is no answer."""
-        self._call(self._sync.ping)
+        self._call(lambda: self._topology.ping(self._k("jti", "")))
 
     async def aping(self) -> None:
-        await self._acall(self._async.ping)
+        await self._acall(lambda: self._topology.aping(self._k("jti", "")))
 
     # --- sync -------------------------------------------------------------------
 
@@ -326,14 +317,20 @@ class RedisStore(Store):
         family: str | None,
         now: float,
     ) -> bool:
-        values = self._call(lambda: self._sync.mget(self._keys(jti, subject, family)))
+        keys = self._keys(jti, subject, family)
+        values = self.near_cache.get(keys)
+        if values is None:  # not kept, or not trusted now: ask Redis (and keep the answer)
+            ticket = self.near_cache.ticket()
+            values = self._call(lambda: self._sync.mget(keys))
+            self.near_cache.fill(keys, values, ticket)
         return self._verdict(values, jti, subject, issued_at, family)
 
     def purge(self, now: float) -> int:
         return 0  # keys carry TTLs: Redis expires them by itself
 
     def close(self) -> None:
-        self._sync.close()
+        self.near_cache.close()
+        self._topology.close()
 
     # --- async --------------------------------------------------------------------
 
@@ -391,9 +388,15 @@ class RedisStore(Store):
         family: str | None,
         now: float,
     ) -> bool:
-        values = await self._acall(lambda: self._async.mget(self._keys(jti, subject, family)))
+        keys = self._keys(jti, subject, family)
+        values = self.near_cache.get(keys)
+        if values is None:
+            ticket = self.near_cache.ticket()
+            fetched: list[Any] = await self._acall(lambda: self._async.mget(keys))
+            self.near_cache.fill(keys, fetched, ticket)
+            values = fetched
         return self._verdict(values, jti, subject, issued_at, family)
 
     async def aclose(self) -> None:
-        await self._async.aclose()
-        self._sync.close()
+        self.near_cache.close(wait=False)
+        await self._topology.aclose()

@@ -8,6 +8,19 @@ writer; writers wait up to ``busy_timeout``). Rotation runs in a
 cannot both win. The async methods run the same code in a worker thread, so
 the event loop never blocks on the disk.
 
+The async revocation check skips that thread hop when nothing changed: the
+loop asks a separate read-only connection ``PRAGMA data_version`` (a few
+microseconds: it reads the WAL index in shared memory, and never waits for a
+lock, with a busy timeout of 0), and while that number stays the same, no
+connection of any process has committed, so the answer read from the file
+before is still the answer and comes from a small bounded cache (at most
+``check_cache_size`` token look-ups, default 4,096; the rows are kept with
+their expiry times, so an expired revocation stops counting on time). Any
+commit anywhere, by this process or another, changes the number and empties
+the cache; the next check runs its query in a worker thread as before. The
+cross-process guarantee is the same: a revocation committed by another process
+is seen by the next check.
+
 Connections come from a small bounded pool, not one per thread: a call
 borrows a connection and gives it back when it returns. At most
 ``pool_size`` connections (default 8, about two file descriptors each) are
@@ -24,17 +37,13 @@ import asyncio
 import functools
 import os
 import sqlite3
-import threading
-import time
 import weakref
-from collections.abc import Callable
-from typing import TypeVar
 
 from ._base import RotateOutcome, Store, StoreError, watermark_revokes
+from ._sqlite_pool import _ConnectionPool
+from ._sqlite_watch import _ChangeWatch, _Rows
 
 __all__ = ["SQLiteStore"]
-
-T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jwt_revoked_tokens (
@@ -48,19 +57,34 @@ CREATE TABLE IF NOT EXISTS jwt_refresh_families (
     expires_at REAL NOT NULL) WITHOUT ROWID;
 """
 
-_IS_REVOKED = """
+# What a check needs, with the expiry times, so that one answer serves any ``now``
+# (a revocation only ever stops counting as time passes, never starts).
+_CHECK_ROWS = """
 SELECT
-  (SELECT 1 FROM jwt_revoked_tokens WHERE jti = ? AND expires_at > ?),
-  (SELECT revoked_before FROM jwt_revoked_subjects WHERE subject = ? AND expires_at > ?),
-  (SELECT 1 FROM jwt_refresh_families WHERE family = ? AND revoked = 1 AND expires_at > ?)
+  (SELECT expires_at FROM jwt_revoked_tokens WHERE jti = ?),
+  (SELECT revoked_before FROM jwt_revoked_subjects WHERE subject = ?),
+  (SELECT expires_at FROM jwt_revoked_subjects WHERE subject = ?),
+  (SELECT expires_at FROM jwt_refresh_families WHERE family = ? AND revoked = 1)
 """
 
 
-class SQLiteStore(Store):
+def _revoked(rows: _Rows, issued_at: float | None, now: float) -> bool:
+    token, mark, mark_expires, family = rows
+    if token is not None and token > now:
+        return True
+    if family is not None and family > now:
+        return True
+    live_mark = mark if mark_expires is not None and mark_expires > now else None
+    return watermark_revokes(live_mark, issued_at)
+
+
+class SQLiteStore(_ConnectionPool, _ChangeWatch, Store):
     """A SQLite file shared by the threads and processes of one machine."""
 
     #: Connections open at most, when ``pool_size`` is not given.
     DEFAULT_POOL_SIZE = 8
+    #: Async look-ups kept while nothing is committed, when ``check_cache_size`` is not given.
+    DEFAULT_CHECK_CACHE_SIZE = 4096
 
     def __init__(
         self,
@@ -68,21 +92,21 @@ class SQLiteStore(Store):
         *,
         busy_timeout: float = 5.0,
         pool_size: int = DEFAULT_POOL_SIZE,
+        check_cache_size: int = DEFAULT_CHECK_CACHE_SIZE,
     ) -> None:
         self.path = os.fspath(path)
         if self.path in ("", ":memory:"):
             raise StoreError("SQLiteStore needs a file path (use memory:// for a memory store)")
         if pool_size < 1:
             raise StoreError("SQLiteStore pool_size must be at least 1")
+        if check_cache_size < 0:
+            raise StoreError("SQLiteStore check_cache_size must be 0 (no cache) or more")
         self.pool_size = pool_size
+        #: Async look-ups kept while ``PRAGMA data_version`` stays the same (0: none).
+        self.check_cache_size = check_cache_size
+        self._init_watch()
         self._timeout = busy_timeout
-        self._lock = threading.Lock()
-        self._available = threading.Condition(self._lock)
-        self._idle: list[sqlite3.Connection] = []
-        self._open = 0  # connections open now, idle or borrowed; at most pool_size
-        self._waiting = 0  # calls waiting for a connection
-        self._generation = 0  # bumped by close(): borrowed connections are not taken back
-        self._inherited: list[sqlite3.Connection] = []  # a parent's, after fork: never used
+        self._init_pool()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=functools.partial(_after_fork, weakref.ref(self)))
         self._run(lambda db: db.executescript(_SCHEMA))
@@ -90,107 +114,12 @@ class SQLiteStore(Store):
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
 
-    # --- the pool -----------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(
-            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-        )
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
-        except BaseException:
-            db.close()
-            raise
-        return db
-
-    def _acquire(self) -> tuple[sqlite3.Connection, int]:
-        """An idle connection, a new one while the pool has room, else wait for one."""
-        deadline: float | None = None
-        with self._lock:  # the condition's own lock: wait/notify only when needed
-            while True:
-                if self._idle:
-                    return self._idle.pop(), self._generation
-                if self._open < self.pool_size:
-                    self._open += 1
-                    generation = self._generation
-                    break
-                if deadline is None:
-                    deadline = time.monotonic() + self._timeout
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise StoreError("the SQLite store is busy: no connection became free")
-                self._waiting += 1
-                try:
-                    self._available.wait(left)
-                finally:
-                    self._waiting -= 1
-        try:
-            return self._connect(), generation
-        except BaseException:
-            self._gone()
-            raise
-
-    def _release(self, db: sqlite3.Connection, generation: int) -> None:
-        """Back to the pool if it is clean and current, else closed."""
-        with self._lock:
-            if generation == self._generation and not db.in_transaction:
-                self._idle.append(db)
-                if self._waiting:
-                    self._available.notify()
-                return
-        db.close()
-        self._gone()
-
-    def _discard(self, db: sqlite3.Connection) -> None:
-        db.close()
-        self._gone()
-
-    def _gone(self) -> None:
-        with self._lock:
-            self._open -= 1
-            if self._waiting:
-                self._available.notify()
-
     def _forked(self) -> None:
         """In a forked child: the parent's connections must not be used (nor closed)."""
-        self._lock = threading.Lock()
-        self._available = threading.Condition(self._lock)
-        self._inherited.extend(self._idle)
-        self._idle = []
-        self._open = 0
-        self._waiting = 0
-        self._generation += 1
-
-    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        try:
-            db, generation = self._acquire()
-        except sqlite3.Error as exc:
-            raise StoreError(f"the SQLite store failed: {type(exc).__name__}") from None
-        try:
-            result = work(db)
-        except sqlite3.Error as exc:
-            self._discard(db)
-            raise StoreError(f"the SQLite store failed: {type(exc).__name__}") from None
-        except BaseException:
-            self._discard(db)
-            raise
-        self._release(db, generation)
-        return result
-
-    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        def run(db: sqlite3.Connection) -> T:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(db)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            return result
-
-        return self._run(run)
+        self._pool_forked()
+        watch = self._watch_forked()
+        if watch is not None:
+            self._inherited.append(watch)
 
     # --- protocol -------------------------------------------------------------
 
@@ -280,10 +209,13 @@ class SQLiteStore(Store):
         family: str | None,
         now: float,
     ) -> bool:
-        token, mark, fam = self._run(
-            lambda db: db.execute(_IS_REVOKED, (jti, now, subject, now, family, now)).fetchone()
+        return _revoked(self._rows(jti, subject, family), issued_at, now)
+
+    def _rows(self, jti: str | None, subject: str | None, family: str | None) -> _Rows:
+        rows: _Rows = self._run(
+            lambda db: db.execute(_CHECK_ROWS, (jti, subject, subject, family)).fetchone()
         )
-        return bool(token) or bool(fam) or watermark_revokes(mark, issued_at)
+        return rows
 
     def purge(self, now: float) -> int:
         def work(db: sqlite3.Connection) -> int:
@@ -302,13 +234,15 @@ class SQLiteStore(Store):
 
         The store stays usable: the next call opens a fresh connection.
         """
-        with self._lock:
-            idle, self._idle = self._idle, []
-            self._open -= len(idle)
-            self._generation += 1
-            self._available.notify_all()
-        for db in idle:
-            db.close()
+        self._close_idle()
+        self._close_watch()
+
+    # --- the async check's change watch ----------------------------------------------
+
+    def _rows_and_watch(self, jti: str | None, subject: str | None,
+                        family: str | None) -> _Rows:
+        self._open_watch()
+        return self._rows(jti, subject, family)
 
     # --- async: the same code in a worker thread -------------------------------
 
@@ -343,7 +277,20 @@ class SQLiteStore(Store):
         family: str | None,
         now: float,
     ) -> bool:
-        return await asyncio.to_thread(self.is_revoked, jti, subject, issued_at, family, now)
+        version = self._data_version()
+        key = (jti, subject, family)
+        if version is not None:
+            rows = self._checks[1].get(key)
+            if rows is not None:  # nothing committed since it was read
+                return _revoked(rows, issued_at, now)
+        rows = await asyncio.to_thread(self._rows_and_watch, jti, subject, family)
+        if version is not None:
+            seen, cache = self._checks
+            if seen == version:  # read after ``version`` was: still the answer while it holds
+                if len(cache) >= self.check_cache_size:
+                    cache.clear()
+                cache[key] = rows
+        return _revoked(rows, issued_at, now)
 
     async def apurge(self, now: float) -> int:
         return await asyncio.to_thread(self.purge, now)

@@ -31,6 +31,10 @@ from tests.redis_server import RedisServer
 T = TypeVar("T")
 LOGGER = "jwt_middleware.stores.redis"
 HANG = 30.0  # generous bound on anything that must not hang
+# The breaker tests count every call that reaches (or would reach) the server; a near-cache
+# hit answers from memory for up to its 100 ms bound after a freeze, which these tests do
+# not measure. The near-cache's own freeze and restart faults: test_nearcache_faults.py.
+NO_NEAR_CACHE = False
 ISS = "https://auth.faults"
 
 
@@ -209,7 +213,7 @@ def test_frozen_redis_opens_the_breaker_then_fails_fast_then_recovers(
 ) -> None:
     # If the open breaker let calls through, each of the 100 below would wait the
     # 0.5 s socket timeout (50 s in all) and break the hang bound.
-    store = RedisStore(server.url, prefix="frozen:", socket_timeout=0.5,
+    store = RedisStore(server.url, prefix="frozen:", near_cache=NO_NEAR_CACHE, socket_timeout=0.5,
                        breaker_failures=3, breaker_open_for=4.0)
     store.revoke_token("jti", _now() + 3600)
     store.is_revoked("jti", None, None, None, _now())
@@ -234,7 +238,7 @@ def test_frozen_redis_opens_the_breaker_then_fails_fast_then_recovers(
 def test_half_open_sends_one_probe_while_the_others_fail_fast(server: RedisServer) -> None:
     # The probe waits its whole 2 s socket timeout on the frozen server: ample
     # time to see that every other call meanwhile fails at once.
-    store = RedisStore(server.url, prefix="probe:", socket_timeout=2.0,
+    store = RedisStore(server.url, prefix="probe:", near_cache=NO_NEAR_CACHE, socket_timeout=2.0,
                        breaker_failures=1, breaker_open_for=1.0)
     store.is_revoked("jti", None, None, None, _now())
     server.freeze()
@@ -269,7 +273,7 @@ def test_half_open_sends_one_probe_while_the_others_fail_fast(server: RedisServe
 
 
 def test_frozen_redis_async_tasks_fail_fast_with_503_then_recover(server: RedisServer) -> None:
-    store = RedisStore(server.url, prefix="afrozen:", socket_timeout=0.5,
+    store = RedisStore(server.url, prefix="afrozen:", near_cache=NO_NEAR_CACHE, socket_timeout=0.5,
                        breaker_failures=3, breaker_open_for=3.0)
     key = generate_key("HS256")
     verifier = Verifier(Config(keys=key, issuer=ISS, store=store))
@@ -311,7 +315,7 @@ def test_frozen_redis_async_tasks_fail_fast_with_503_then_recover(server: RedisS
 
 
 def test_frozen_redis_sync_verifier_answers_503_at_once_once_open(server: RedisServer) -> None:
-    store = RedisStore(server.url, prefix="vfrozen:", socket_timeout=0.5,
+    store = RedisStore(server.url, prefix="vfrozen:", near_cache=NO_NEAR_CACHE, socket_timeout=0.5,
                        breaker_failures=3, breaker_open_for=1.0)
     key = generate_key("HS256")
     verifier = Verifier(Config(keys=key, issuer=ISS, store=store))
@@ -352,7 +356,7 @@ def test_socket_timeout_from_the_url_wins_and_is_honoured(server: RedisServer, m
     # The keyword says 60 s; the URL says 0.3 s. A frozen server must answer
     # within the hang bound, which only the URL's value can meet.
     store = RedisStore(f"{server.url}?socket_timeout=0.3&breaker_failures=0",
-                       prefix="url:", timeout=60.0)
+                       near_cache=NO_NEAR_CACHE, prefix="url:", timeout=60.0)
     assert store.socket_timeout == 0.3
     assert store.socket_connect_timeout == 60.0
     assert store.breaker_failures == 0

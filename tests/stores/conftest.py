@@ -1,4 +1,10 @@
-"""Store fixtures: every backend, sync and async, behind one interface."""
+"""Store fixtures: every backend, sync and async, behind one interface.
+
+The Redis backends: one server (``redis``), a three-master cluster with a replica each
+(``redis-cluster``, ``redis+cluster://``) and a master, a replica and a sentinel
+(``redis-sentinel``, ``redis+sentinel://``); each is started once per session and shared
+with the failover tests (``tests/redis_cluster.py``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,13 @@ import pytest
 from jwt_middleware.stores import Store
 from jwt_middleware.stores.memory import MemoryStore
 from jwt_middleware.stores.sqlite import SQLiteStore
+from tests.redis_cluster import (
+    LocalCluster,
+    LocalSentinel,
+    release,
+    shared_cluster,
+    shared_sentinel,
+)
 from tests.redis_server import RedisServer
 
 
@@ -23,6 +36,25 @@ def redis_server() -> Iterator[RedisServer]:
     server.close()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalCluster]:
+    cluster = shared_cluster()
+    yield cluster
+    release("cluster")
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel() -> Iterator[LocalSentinel]:
+    sentinel = shared_sentinel()
+    yield sentinel
+    release("sentinel")
+
+
+#: The fixture that starts each Redis backend.
+_REDIS_FIXTURES = {"redis": "redis_server", "redis-cluster": "redis_cluster",
+                   "redis-sentinel": "redis_sentinel"}
+
+
 def _make(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
     if backend == "memory":
         return MemoryStore()
@@ -30,7 +62,8 @@ def _make(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store
         return SQLiteStore(tmp_path / "tokens.db")
     from jwt_middleware.stores.redis import RedisStore
 
-    server: RedisServer = request.getfixturevalue("redis_server")
+    server: RedisServer | LocalCluster | LocalSentinel = request.getfixturevalue(
+        _REDIS_FIXTURES[backend])
     return RedisStore(server.url, prefix=f"test-{secrets.token_hex(6)}:")
 
 
@@ -51,7 +84,7 @@ class Ops:
 Runner = Callable[[Callable[[Ops], Awaitable[None]]], None]
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis-cluster", "redis-sentinel"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
