@@ -128,6 +128,17 @@ class CookiePolicy:
         """The CSRF header's WSGI environ key (``HTTP_X_CSRF_TOKEN``), computed once."""
         return "HTTP_" + self.csrf_header.upper().replace("-", "_")
 
+    def check_routes_at(self, path: str, setting: str = "refresh_path") -> None:
+        """At start-up: the refresh cookie's path must cover the token routes mounted at
+        ``path``, or the browser never sends it to refresh and logout. ``setting`` is the
+        name the message tells the user to change (``JWT_REFRESH_PATH`` from settings)."""
+        if not (path.rstrip("/") + "/").startswith(self.refresh_path.rstrip("/") + "/"):
+            raise ConfigurationError(
+                f"the token routes are under {path!r} but the refresh cookie's path is "
+                f"{self.refresh_path!r}: the browser would not send it there (set {setting} "
+                "or mount the routes under it)"
+            )
+
     # --- reading ------------------------------------------------------------------
 
     @staticmethod

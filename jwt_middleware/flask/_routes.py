@@ -112,14 +112,8 @@ def auth_blueprint(*, name: str = "jwt_auth", url_prefix: str = "/auth") -> Blue
             return  # JWT(app) may come later; the views check again when called
         if state.service is None:
             raise ConfigurationError(NO_LIFECYCLE)
-        prefix = (setup.url_prefix or "").rstrip("/") + "/"
-        if state.cookies is not None and not prefix.startswith(
-            state.cookies.refresh_path.rstrip("/") + "/"
-        ):
-            raise ConfigurationError(
-                f"the refresh cookie's path {state.cookies.refresh_path!r} does not cover the "
-                f"auth routes at {prefix!r}: set JWT_REFRESH_PATH or the url_prefix to match"
-            )
+        if state.cookies is not None:
+            state.cookies.check_routes_at(setup.url_prefix or "/", "JWT_REFRESH_PATH")
 
     blueprint.record(check)
     return blueprint

@@ -155,14 +155,8 @@ def auth_public_paths(prefix: str = "/auth") -> tuple[str, ...]:
 
 def check_refresh_path(service: TokenService, path: str) -> None:
     """Cookie mode: the refresh cookie's path must cover the refresh and logout routes."""
-    if service.cookies is None:
-        return
-    scope = service.cookies.refresh_path.rstrip("/") + "/"
-    if not (path.rstrip("/") + "/").startswith(scope):
-        raise ConfigurationError(
-            f"the token routes are under {path!r} but the refresh cookie's path is "
-            f"{service.cookies.refresh_path!r}: the browser would not send it (set refresh_path)"
-        )
+    if service.cookies is not None:
+        service.cookies.check_routes_at(path)
 
 
 def token_mount(service: TokenService, path: str = "/auth", routes: Sequence[Route] = ()) -> Mount:

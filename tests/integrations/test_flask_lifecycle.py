@@ -678,3 +678,18 @@ def test_the_example_app_in_cookie_mode(example: ModuleType) -> None:
     assert "Secure" not in attributes(cookies["access_token"])
     jar = {name: value(header) for name, header in cookies.items()}
     assert client.get("/me", headers=cookie_header(jar, "access_token")).status_code == 200
+
+
+def test_cookie_mode_routes_must_be_under_the_refresh_path() -> None:
+    """The same start-up rule as Starlette's token_mount: the refresh cookie must reach
+    the refresh and logout routes, or every browser refresh fails silently."""
+    app = Flask(__name__)
+    app.config.update(settings(JWT_COOKIES=True))
+    JWT(app, check_credentials=UserTable().check)
+    with pytest.raises(ConfigurationError, match="JWT_REFRESH_PATH"):
+        app.register_blueprint(auth_blueprint(url_prefix="/api/auth"))
+    moved = Flask(__name__)
+    moved.config.update(settings(JWT_COOKIES=True, JWT_REFRESH_PATH="/api/auth"))
+    JWT(moved, check_credentials=UserTable().check)
+    moved.register_blueprint(auth_blueprint(url_prefix="/api/auth"))
+    assert "jwt_auth" in moved.blueprints
