@@ -33,16 +33,19 @@ def free_port() -> int:
 
 def send(
     url: str, method: str, *, token: str | None = None, body: Mapping[str, Any] | None = None,
-    timeout: float = 10.0,
+    timeout: float = 10.0, extra_headers: Mapping[str, str] | None = None,
 ) -> tuple[int, dict[str, Any], Message]:
     """(status, JSON body as a dict, headers). A body that is not JSON comes back as
-    ``{"text": ...}``, a JSON value that is not an object as ``{"json": ...}``."""
+    ``{"text": ...}``, a JSON value that is not an object as ``{"json": ...}``.
+    ``extra_headers`` are sent as they are (a DPoP proof, ``Authorization: DPoP``)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - 127.0.0.1
     if data is not None:
         request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
+    for name, value in (extra_headers or {}).items():
+        request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             status, raw, headers = response.status, response.read(), response.headers

@@ -60,6 +60,13 @@ own answer; on public paths, where a bad token is ignored, the request goes on
 with no user instead. ``scope["user"]`` stays the Starlette authentication
 user (:class:`JWTUser`), so ``request.user.is_authenticated`` and Starlette's
 ``@requires`` keep working.
+
+``transport=TransportPolicy(...)`` (``transport_policy_from_mapping(os.environ)``) refuses
+a token over plain HTTP (400, ``JWT_REQUIRE_HTTPS``) before it is read, adds HSTS over
+HTTPS and believes forwarding headers from the trusted proxies only (docs/security.md).
+
+``dpop=DPoPPolicy(...)`` takes ``Authorization: DPoP`` with its proof and refuses a bound
+token sent as ``Bearer`` (in every mode, ``off`` included): ``_sansio/dpop.py``, docs/dpop.md.
 """
 
 from __future__ import annotations
@@ -69,18 +76,23 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ._core.config import Config
+from ._core.dpop_policy import DPoPPolicy
 from ._core.errors import AuthError, ConfigurationError
 from ._core.principal import Principal
 from ._core.verify import Verifier
 from ._lifecycle.cookies import CookiePolicy, normalize_origin
 from ._lifecycle.hooks import USER_KEY, aload_user, check_hook
 from ._sansio.authenticator import (
+    FALLBACK,
     MULTIPLE,
     PRINCIPAL_KEY,
     AuthEvent,
     RequestInfo,
     build_authenticator,
 )
+from ._sansio.dpop import scheme_of, scope_proofs, scope_public_url
+from ._sansio.enforce import TransportPolicy, transport_gate, transport_option
+from ._sansio.fastpath import single_authorization
 
 __all__ = [
     "AUTHENTICATOR_KEY",
@@ -146,13 +158,44 @@ class AnonymousUser:
     principal = None
 
 
-class AuthCredentials:
+class _LazyScopes:
+    """``request.auth.scopes`` of a principal, sorted when first read (most requests never
+    read it). The base of ours and, behind ``JWTAuthBackend``, of Starlette's."""
+
+    __slots__ = ("_principal", "_scopes")
+
+    def __init__(self, principal: Principal) -> None:
+        self._principal: Principal | None = principal
+        self._scopes: list[str] | None = None
+
+    @property
+    def scopes(self) -> list[str]:
+        if self._scopes is None:
+            p: Any = self._principal  # set when _scopes is not
+            self._scopes = sorted({"authenticated"} | p.roles | p.scopes)
+        return self._scopes
+
+    @scopes.setter
+    def scopes(self, value: list[str]) -> None:
+        self._scopes = value
+
+
+class AuthCredentials(_LazyScopes):
     """``request.auth``: ``scopes`` holds the principal's roles and scopes (and "authenticated")."""
 
-    __slots__ = ("scopes",)
+    __slots__ = ()
 
     def __init__(self, scopes: Iterable[str] = ()) -> None:
-        self.scopes = sorted(scopes)
+        self._principal = None
+        self._scopes = sorted(scopes)
+
+
+class _PrincipalCredentials(AuthCredentials):
+    __slots__ = ()  # request.auth of a verified token
+
+    def __init__(self, principal: Principal) -> None:
+        self._principal = principal
+        self._scopes = None
 
 
 _ANONYMOUS = AnonymousUser()
@@ -185,6 +228,9 @@ class JWTMiddleware:
         on_event: Callable[[AuthEvent], None] | None = None,
         cookies: CookiePolicy | None = None,
         user_loader: Callable[[Principal], Any] | None = None,
+        metrics: Any = None,
+        transport: TransportPolicy | None = None,
+        dpop: DPoPPolicy | None = None,
     ) -> None:
         if user_loader is not None:
             check_hook(user_loader, "user_loader", "the Principal")
@@ -199,6 +245,8 @@ class JWTMiddleware:
             public_methods=public_methods,
             on_event=on_event,
             cookies=cookies,
+            metrics=metrics,  # jwt_middleware.metrics: verifications by outcome and reason
+            dpop=dpop,
         )
         self._csrf_header = cookies.csrf_header.lower().encode() if cookies else None
         #: Origins, besides the request's own, allowed a cookie-authenticated websocket.
@@ -207,39 +255,66 @@ class JWTMiddleware:
         self.subprotocol = websocket_subprotocol
         self.on_error = on_error
         self.user_loader = user_loader
+        self.transport = transport_option(transport, cookies)  # HTTPS: _sansio.enforce
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind != "http" and kind != "websocket":
-            await self.app(scope, receive, send)
-            return
-        request, offered = self._request(scope)
-        try:
-            principal = await self.authenticator.aauthenticate(request)
-        except AuthError as exc:
-            await self._refuse(scope, receive, send, exc)
-            return
-        scope[PRINCIPAL_KEY] = principal
-        scope[AUTHENTICATOR_KEY] = self.authenticator
-        if self.on_error is not None:
-            scope[ERROR_HOOK_KEY] = self.on_error
-        if principal is not None and self.user_loader is not None:
-            try:
-                scope[USER_KEY] = await aload_user(self.user_loader, principal)
-            except AuthError as exc:
-                if not self.authenticator.is_public(request.method, request.path):
-                    self.authenticator.report(exc, request.method, request.path, principal.subject)
+        if self.transport is not None and kind in ("http", "websocket"):
+            gated = await transport_gate(self, scope, receive, send)  # before any token
+            if gated is None:
+                return
+            send = gated
+        authenticator = self.authenticator
+        principal: Any = FALLBACK
+        offered: list[str] | None = None
+        if kind == "http":
+            # The fast path (see _sansio.authenticator): one plain bearer header.
+            header = single_authorization(scope["headers"]) if authenticator.fast_path else None
+            if header is not None:
+                try:
+                    if authenticator.sync_safe:
+                        principal = authenticator.fast(scope["method"], scope["path"], header)
+                    else:
+                        principal = await authenticator.afast(
+                            scope["method"], scope["path"], header
+                        )
+                except AuthError as exc:
                     await self._refuse(scope, receive, send, exc)
                     return
-                scope[USER_KEY] = None
+        elif kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        if principal is FALLBACK:
+            request, offered = self._request(scope)
+            try:
+                principal = await authenticator.aauthenticate(request)
+            except AuthError as exc:
+                await self._refuse(scope, receive, send, exc)
+                return
+        scope[PRINCIPAL_KEY] = principal
+        scope[AUTHENTICATOR_KEY] = authenticator
+        if self.on_error is not None:
+            scope[ERROR_HOOK_KEY] = self.on_error
         if principal is None:
             scope["user"] = _ANONYMOUS
             scope["auth"] = AuthCredentials()
         else:
+            if self.user_loader is not None:
+                method, path = scope.get("method", "GET"), scope["path"]
+                try:
+                    scope[USER_KEY] = await aload_user(self.user_loader, principal)
+                except AuthError as exc:
+                    if not authenticator.is_public(method, path):
+                        authenticator.report(exc, method, path, principal.subject)
+                        realm, scheme = authenticator.realm, scheme_of(principal)
+                        exc = authenticator.dpop.challenge(exc, realm, scheme)
+                        await self._refuse(scope, receive, send, exc)
+                        return
+                    scope[USER_KEY] = None
             scope["user"] = JWTUser(principal)
             # Starlette's convention: "authenticated" for any verified user, so its own
             # @requires("authenticated") works (our guards read the principal, not this).
-            scope["auth"] = AuthCredentials({"authenticated"} | principal.roles | principal.scopes)
+            scope["auth"] = _PrincipalCredentials(principal)
         if offered is not None:
             send = _accepting_bearer(send)
             scope["subprotocols"] = offered
@@ -298,6 +373,8 @@ class JWTMiddleware:
             cookie,
             csrf,
             refused,
+            scope_proofs(scope["headers"]),
+            lambda: scope_public_url(scope),
         )
         return request, offered
 

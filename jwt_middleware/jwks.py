@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from ._core.errors import ConfigurationError, UnknownKeyError
 from ._core.keys import ALGORITHMS, Key
+from ._core.metrics import jwks_outcome
 from ._keysources.fetch import (
     FetchError,
     SyncHTTP,
@@ -100,8 +101,11 @@ class JWKSClient:
         allow_http: bool = False,
         clock: Callable[[], float] = time.monotonic,
         issuer: str | None = None,
+        metrics: Any = None,
     ) -> None:
         self.jwks_uri = check_url(jwks_uri, allow_http, "jwks_uri")
+        #: ``jwt_middleware.metrics``: each download's outcome and time (``None``: off).
+        self.metrics = metrics
         #: The issuer whose discovery document named ``jwks_uri`` (see :meth:`from_issuer`).
         self.issuer = issuer
         if isinstance(algorithms, str):
@@ -388,18 +392,26 @@ class JWKSClient:
     async def _aget(self, url: str) -> tuple[bytes, str | None]:
         return await aget(url, timeout=self.timeout, max_bytes=self.max_bytes)
 
+    def _measured(self, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.jwks_fetch(jwks_outcome(self.last_error), time.perf_counter() - started)
+
     def _fetch(self, generation: int) -> None:
+        started = time.perf_counter()
         try:
             body, cache_control = self._get(self.jwks_uri)
         except FetchError as exc:
             self._state.store(generation, None, None, str(exc))
         else:
             self._state.store(generation, body, cache_control, None)
+        self._measured(started)
 
     async def _afetch(self, generation: int) -> None:
+        started = time.perf_counter()
         try:
             body, cache_control = await self._aget(self.jwks_uri)
         except FetchError as exc:
             self._state.store(generation, None, None, str(exc))
         else:
             self._state.store(generation, body, cache_control, None)
+        self._measured(started)

@@ -25,14 +25,22 @@ from typing import Any
 
 import pytest
 
-from jwt_middleware import Config, CookiePolicy, Issuer
+from jwt_middleware import Config, CookiePolicy, Issuer, SessionPolicy, TokenPolicy
+from jwt_middleware._core.dpop import DPoPVerifier
+from jwt_middleware._core.dpop_policy import DPoPPolicy
+from jwt_middleware._core.policy import POLICY_SETTINGS
 from jwt_middleware._core.settings import (
+    AUDIT_SETTINGS,
+    DPOP_SETTINGS,
     INTEGRATION_SETTINGS,
     KNOWN_SETTINGS,
     LIFECYCLE_SETTINGS,
     PARSERS,
+    TRANSPORT_SETTINGS,
 )
+from jwt_middleware._sansio.transport import TransportPolicy
 from jwt_middleware.asgi import JWTMiddleware
+from jwt_middleware.audit import Audit
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 PREFIX = "JWT_"
@@ -50,6 +58,9 @@ PARSER_TYPES = {
 
 #: The key settings: the known ones no other table claims.
 KEY_SETTINGS = KNOWN_SETTINGS - set(PARSERS) - set(LIFECYCLE_SETTINGS) - set(INTEGRATION_SETTINGS)
+KEY_SETTINGS -= set(TRANSPORT_SETTINGS)
+KEY_SETTINGS -= set(DPOP_SETTINGS)
+KEY_SETTINGS -= set(AUDIT_SETTINGS)
 
 #: Key settings: (type, default). Each key source is optional on its own; one is required.
 KEY_TYPES = {
@@ -65,6 +76,9 @@ KEY_TYPES = {
 
 _ISSUER = inspect.signature(Issuer.__init__).parameters
 _COOKIE = {f.name: f.default for f in dataclasses.fields(CookiePolicy)}
+_TOKEN_POLICY = {f.name: f.default for f in dataclasses.fields(TokenPolicy)}
+_POLICY_NAMES = POLICY_SETTINGS.items()
+_SESSIONS = {f.name: f.default for f in dataclasses.fields(SessionPolicy)}
 _MIDDLEWARE = inspect.signature(JWTMiddleware.__init__).parameters
 
 #: Lifecycle settings: (keyword or field, type, default from the code).
@@ -72,6 +86,7 @@ LIFECYCLE_TYPES: dict[str, tuple[str, str, Any]] = {
     "ACCESS_TTL": ("access_ttl", "integer", _ISSUER["access_ttl"].default),
     "REFRESH_TTL": ("refresh_ttl", "integer", _ISSUER["refresh_ttl"].default),
     "REFRESH_GRACE": ("refresh_grace", "number", _ISSUER["refresh_grace"].default),
+    "ENCRYPTION_KEY_FILE": ("encrypt_to", "path", _ISSUER["encrypt_to"].default),
     "COOKIES": ("cookies", "boolean", False),
     "COOKIE_SECURE": ("secure", "boolean", _COOKIE["secure"]),
     "COOKIE_SAMESITE": ("samesite", "string", _COOKIE["samesite"]),
@@ -79,6 +94,11 @@ LIFECYCLE_TYPES: dict[str, tuple[str, str, Any]] = {
     "REFRESH_PATH": ("refresh_path", "string", _COOKIE["refresh_path"]),
     "CSRF_HEADER": ("csrf_header", "string", _COOKIE["csrf_header"]),
     "COOKIE_WEBSOCKET_ORIGINS": ("websocket_origins", "list", _COOKIE["websocket_origins"]),
+    # the token and key policy: TokenPolicy's fields (Issuer(policy=...), docs/policy.md)
+    **{setting: (name, "integer", _TOKEN_POLICY[name]) for name, setting in _POLICY_NAMES},
+    # sessions: SessionPolicy's fields (Issuer(sessions=...), docs/sessions.md)
+    "SESSION_RECORD_ADDRESS": ("record_address", "boolean", _SESSIONS["record_address"]),
+    "SESSION_ADMIN_ROLE": ("admin_role", "string", _SESSIONS["admin_role"]),
 }
 
 #: Flask-only settings: (argument, type, default of the middleware argument of that name).
@@ -86,6 +106,45 @@ INTEGRATION_TYPES: dict[str, tuple[str, str, Any]] = {
     "MODE": ("mode", "string", _MIDDLEWARE["mode"].default),
     "PUBLIC_PATHS": ("public_paths", "list", _MIDDLEWARE["public_paths"].default),
     "PUBLIC_METHODS": ("public_methods", "list", _MIDDLEWARE["public_methods"].default),
+}
+
+
+_TRANSPORT = inspect.signature(TransportPolicy.__init__).parameters
+
+#: HTTPS and proxies: (keyword of TransportPolicy, type, default from the code).
+TRANSPORT_TYPES: dict[str, tuple[str, str, Any]] = {
+    "REQUIRE_HTTPS": ("require_https", "boolean", _TRANSPORT["require_https"].default),
+    "TRUSTED_PROXIES": ("trusted_proxies", "list", _TRANSPORT["trusted_proxies"].default),
+    "ALLOW_LOOPBACK_HTTP": (
+        "allow_loopback_http", "boolean", _TRANSPORT["allow_loopback_http"].default
+    ),
+    "HSTS_MAX_AGE": ("hsts_max_age", "integer or None", _TRANSPORT["hsts_max_age"].default),
+    "HSTS_INCLUDE_SUBDOMAINS": (
+        "hsts_include_subdomains", "boolean", _TRANSPORT["hsts_include_subdomains"].default
+    ),
+}
+
+
+_POLICY = inspect.signature(DPoPPolicy.__init__).parameters
+_DPOP = inspect.signature(DPoPVerifier.__init__).parameters
+
+#: DPoP: (keyword of DPoPPolicy / DPoPVerifier / DPoPNonces, type, default as written).
+DPOP_TYPES: dict[str, tuple[str, str, str]] = {
+    "DPOP": ("mode", "string", f"`{_POLICY['mode'].default}`"),
+    "DPOP_ALGORITHMS": ("algorithms", "list", f"`{', '.join(_DPOP['algorithms'].default)}`"),
+    "DPOP_IAT_WINDOW": ("iat_window", "number", f"`{_DPOP['iat_window'].default:g}`"),
+    "DPOP_NONCE": ("nonces", "boolean", "`False`"),  # DPoPVerifier(nonces=None): off
+    "DPOP_NONCE_SECRET": ("secret", "string", "—"),
+    "DPOP_NONCE_SECRET_FILE": ("secret", "path", "—"),
+}
+
+
+_AUDIT = inspect.signature(Audit.__init__).parameters
+
+#: The audit trail: (keyword of Audit, type, default as written).
+AUDIT_TYPES: dict[str, tuple[str, str, str]] = {
+    "AUDIT_URL": ("url", "string", f"`{_AUDIT['url'].default}`"),
+    "AUDIT_REFUSAL_RATE": ("refusal_rate", "number", f"`{_AUDIT['refusal_rate'].default:g}`"),
 }
 
 
@@ -169,6 +228,9 @@ def test_every_table_of_the_code_is_covered_here() -> None:
     assert set(KEY_TYPES) == set(KEY_SETTINGS)
     assert set(LIFECYCLE_TYPES) == set(LIFECYCLE_SETTINGS)
     assert set(INTEGRATION_TYPES) == set(INTEGRATION_SETTINGS)
+    assert set(TRANSPORT_TYPES) == set(TRANSPORT_SETTINGS)
+    assert set(DPOP_TYPES) == set(DPOP_SETTINGS)
+    assert set(AUDIT_TYPES) == set(AUDIT_SETTINGS)
     unknown = {parse.__name__ for _, parse in PARSERS.values()} - set(PARSER_TYPES)
     assert not unknown, f"give the reference's name for the type parsed by {unknown}"
 
@@ -194,6 +256,22 @@ def test_lifecycle_setting_documented(name: str) -> None:
 def test_integration_setting_documented(name: str) -> None:
     keyword, type_, default = INTEGRATION_TYPES[name]
     _check(name, keyword, type_, render(default))
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORT_SETTINGS))
+def test_transport_setting_documented(name: str) -> None:
+    keyword, type_, default = TRANSPORT_TYPES[name]
+    _check(name, keyword, type_, render(default))
+
+
+@pytest.mark.parametrize("name", sorted(DPOP_SETTINGS))
+def test_dpop_setting_documented(name: str) -> None:
+    _check(name, *DPOP_TYPES[name])
+
+
+@pytest.mark.parametrize("name", sorted(AUDIT_SETTINGS))
+def test_audit_setting_documented(name: str) -> None:
+    _check(name, *AUDIT_TYPES[name])
 
 
 def test_no_row_for_a_setting_the_code_does_not_read() -> None:

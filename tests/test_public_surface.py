@@ -21,11 +21,13 @@ PACKAGE = ROOT / "jwt_middleware"
 PUBLIC_MODULES = [
     "jwt_middleware",
     "jwt_middleware.asgi",
+    "jwt_middleware.audit",
     "jwt_middleware.cli",
     "jwt_middleware.client",
     "jwt_middleware.fastapi",
     "jwt_middleware.flask",
     "jwt_middleware.jwks",
+    "jwt_middleware.metrics",
     "jwt_middleware.starlette",
     "jwt_middleware.stores",
     "jwt_middleware.stores.memory",
@@ -39,8 +41,8 @@ PUBLIC_MODULES = [
 #: the stores, whose backends are public modules.
 LAYERS = {"_core", "_lifecycle", "_keysources", "_sansio", "_testing", "stores"}
 FACES = {
-    "__init__.py", "__main__.py", "_version.py", "asgi.py", "wsgi.py", "client.py", "jwks.py",
-    "testing.py", "cli", "flask", "starlette", "fastapi",
+    "__init__.py", "__main__.py", "_version.py", "asgi.py", "wsgi.py", "client", "jwks.py",
+    "testing.py", "cli", "flask", "starlette", "fastapi", "audit.py", "metrics",
 }
 MAX_LINES = 430  # "about 400": a module past this is doing two things
 

@@ -19,6 +19,8 @@ from ..stores import Store, StoreError, store_from_url
 from .cache import DEFAULT_CACHE_SIZE
 from .claims import PRESETS, preset_paths
 from .errors import ConfigurationError
+from .jwekeys import DecryptionKey
+from .jwekeyset import DecryptionKeys, decryption_source
 from .keys import Key
 from .keyset import KeySet
 from .protocols import KeyResolver
@@ -135,6 +137,12 @@ def _cache_size(value: Any, label: str, setting: bool) -> Any:
     return value
 
 
+def _require_encryption(value: Any, label: str, setting: bool) -> Any:
+    if value is not None and not isinstance(value, bool):
+        raise ConfigurationError(f"{label} must be true, false or None (by the decryption keys)")
+    return value
+
+
 def _store_failure(value: Any, label: str, setting: bool) -> Any:
     if value not in ("closed", "open"):
         raise ConfigurationError(f'{label} must be "closed" or "open"')
@@ -158,6 +166,7 @@ CHECKS: dict[str, Check] = {
     "store": _store,
     "store_failure": _store_failure,
     "cache_size": _cache_size,
+    "require_encryption": _require_encryption,
 }
 
 _BUILD_KEYS = (
@@ -253,10 +262,20 @@ class Config:
     #: on every request; see ``docs/security.md``); at most this many times 4 KiB of them.
     #: ``0`` turns the cache off.
     cache_size: int = DEFAULT_CACHE_SIZE
+    #: The resource's own keys for encrypted tokens (nested JWTs, signed then encrypted:
+    #: see ``docs/security.md``): a :class:`DecryptionKey`, several, or
+    #: :class:`DecryptionKeys`, each pinned to one key-management algorithm. A token is
+    #: decrypted, then its inner token verified as any other. ``()``: tokens are not
+    #: encrypted (a five-segment token is malformed).
+    decryption_keys: DecryptionKey | Iterable[DecryptionKey] | DecryptionKeys | Any = ()
+    #: Refuse plain (unencrypted) tokens. ``None``: required whenever ``decryption_keys``
+    #: are configured; ``False`` accepts both, for a migration only.
+    require_encryption: bool | None = None
 
     def __post_init__(self) -> None:
         put = object.__setattr__
         put(self, "keys", _keys(self.keys))
+        put(self, "decryption_keys", decryption_source(self.decryption_keys))
         for name, check in CHECKS.items():
             put(self, name, check(getattr(self, name), name, False))
         for claim, predicate in self.claim_checks.items():
@@ -265,6 +284,11 @@ class Config:
         put(self, "claim_checks", MappingProxyType(dict(self.claim_checks)))
         if not callable(self.clock):
             raise ConfigurationError("clock must be a callable returning seconds")
+        if self.require_encryption and not self.decryption_keys:
+            raise ConfigurationError(
+                "require_encryption (JWT_REQUIRE_ENCRYPTION) needs decryption_keys "
+                "(JWT_DECRYPTION_KEY_FILE): the private key that encrypted tokens are opened with"
+            )
         roles, scopes = preset_paths(self.claims_preset, self.client_id)
         put(self, "_paths", (self.roles_claim or roles, self.scopes_claim or scopes))
 

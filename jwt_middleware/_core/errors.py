@@ -17,6 +17,7 @@ short text chosen here, never the token, a claim value or key material.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import ClassVar
 
 __all__ = [
@@ -24,6 +25,9 @@ __all__ = [
     "AuthenticationError",
     "AuthorizationError",
     "ConfigurationError",
+    "DPoPBindingError",
+    "DecryptionError",
+    "EncryptionRequiredError",
     "ExpiredTokenError",
     "FreshTokenRequiredError",
     "ImmatureTokenError",
@@ -32,6 +36,7 @@ __all__ = [
     "InvalidAlgorithmError",
     "InvalidAudienceError",
     "InvalidClaimError",
+    "InvalidDPoPProofError",
     "InvalidHeaderError",
     "InvalidIssuedAtError",
     "InvalidIssuerError",
@@ -43,10 +48,12 @@ __all__ = [
     "MissingTokenError",
     "RevokedTokenError",
     "ServiceUnavailableError",
+    "SessionExpiredError",
     "TokenError",
     "TokenTooLargeError",
     "TokenTooOldError",
     "UnknownKeyError",
+    "UseDPoPNonceError",
     "WrongTokenKindError",
 ]
 
@@ -77,6 +84,10 @@ class AuthError(JWTMiddlewareError):
     error: ClassVar[str] = "invalid_token"
     reason: ClassVar[str] = "invalid_token"
     default_description: ClassVar[str] = "the access token is invalid"
+    #: The whole ``WWW-Authenticate`` value when the request policy chose it (DPoP: the
+    #: challenge of the scheme the request used, and the other scheme's alongside);
+    #: ``None``: :meth:`www_authenticate`.
+    challenge: str | None = None
 
     def __init__(self, description: str | None = None, *, scope: str | None = None) -> None:
         self.description = description or self.default_description
@@ -103,7 +114,7 @@ class AuthError(JWTMiddlewareError):
         """Response headers for this error, ``WWW-Authenticate`` included."""
         return [
             ("content-type", "application/json"),
-            ("www-authenticate", self.www_authenticate(realm)),
+            ("www-authenticate", self.challenge or self.www_authenticate(realm)),
             ("cache-control", "no-store"),
         ]
 
@@ -170,6 +181,21 @@ class InvalidSignatureError(TokenError):
     default_description = "the token signature is invalid"
 
 
+class DecryptionError(TokenError):
+    """An encrypted token (JWE) that does not decrypt: another key, or a changed header,
+    IV, ciphertext or tag. The library's own message is never shown."""
+
+    reason = "decryption_failed"
+    default_description = "the token could not be decrypted"
+
+
+class EncryptionRequiredError(TokenError):
+    """A plain (signed, not encrypted) token where encrypted ones are required."""
+
+    reason = "encryption_required"
+    default_description = "an encrypted token is required"
+
+
 class ExpiredTokenError(TokenError):
     reason = "expired"
     default_description = "the token has expired"
@@ -218,6 +244,79 @@ class WrongTokenKindError(TokenError):
 class RevokedTokenError(TokenError):
     reason = "revoked"
     default_description = "the token has been revoked"
+
+
+class SessionExpiredError(TokenError):
+    """401 ``invalid_token`` at a refresh: the session passed the token policy's absolute
+    lifetime or idle timeout (``TokenPolicy``); it is revoked and the user logs in again."""
+
+    reason = "session_expired"
+    default_description = "the session has expired: log in again"
+
+
+class DPoPBindingError(TokenError):
+    """401 ``invalid_token``: the token is bound to a key (``cnf.jkt``) but came as a
+    bearer token, or came with the DPoP scheme but is bound to no key (RFC 9449 section 7)."""
+
+    reason = "dpop_binding"
+    default_description = "this token is bound to a key: present it with DPoP"
+
+
+#: The DPoP proof algorithms accepted by default, and named in a DPoP challenge.
+DPOP_ALGORITHMS: tuple[str, ...] = ("ES256", "EdDSA", "PS256", "RS256")
+
+
+class InvalidDPoPProofError(AuthenticationError):
+    """401 ``invalid_dpop_proof`` (RFC 9449 section 7.1): the ``DPoP`` proof is missing,
+    malformed, for another request, too old, replayed, or made with another key.
+
+    ``algs`` are the proof algorithms the server accepts; the challenge names them
+    (``WWW-Authenticate: DPoP error="invalid_dpop_proof", ..., algs="ES256 ..."``).
+    """
+
+    error = "invalid_dpop_proof"
+    reason = "invalid_dpop_proof"
+    default_description = "the DPoP proof is invalid"
+
+    def __init__(
+        self, description: str | None = None, *, algs: Iterable[str] = DPOP_ALGORITHMS
+    ) -> None:
+        super().__init__(description)
+        self.algs = tuple(algs)
+
+    def www_authenticate(self, realm: str = "api") -> str:
+        """The ``DPoP`` challenge (RFC 9449 section 7.1), ``realm`` last."""
+        parts = [f"error={_quote(self.error)}", f"error_description={_quote(self.description)}"]
+        if self.algs:
+            parts.append(f"algs={_quote(' '.join(self.algs))}")
+        parts.append(f"realm={_quote(realm)}")
+        return "DPoP " + ", ".join(parts)
+
+
+class UseDPoPNonceError(InvalidDPoPProofError):
+    """401 ``use_dpop_nonce`` (RFC 9449 sections 8 and 9): the proof lacks the server's
+    nonce, or carries a stale one. ``nonce`` is a fresh one, sent in ``DPoP-Nonce``;
+    the client signs a new proof with it and retries once."""
+
+    error = "use_dpop_nonce"
+    reason = "use_dpop_nonce"
+    default_description = "the resource server requires a fresh DPoP nonce in the proof"
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        nonce: str = "",
+        algs: Iterable[str] = DPOP_ALGORITHMS,
+    ) -> None:
+        super().__init__(description, algs=algs)
+        self.nonce = nonce
+
+    def headers(self, realm: str = "api") -> list[tuple[str, str]]:
+        headers = super().headers(realm)
+        if self.nonce:
+            headers.append(("dpop-nonce", self.nonce))
+        return headers
 
 
 class AuthorizationError(AuthError):

@@ -111,6 +111,14 @@ class Principal:
         return self._claims.get("exp")
 
     @property
+    def jkt(self) -> str | None:
+        """The key the token is bound to (RFC 9449 ``cnf.jkt``: the RFC 7638 thumbprint
+        of the client's DPoP key), or ``None`` for a bearer token."""
+        cnf = self._claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
+        return jkt if isinstance(jkt, str) else None
+
+    @property
     def key_id(self) -> str | None:
         """The header's ``kid``."""
         return self._header.get("kid")

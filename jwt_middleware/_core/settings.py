@@ -25,6 +25,7 @@ from typing import Any
 
 from .config import CHECKS
 from .errors import ConfigurationError
+from .jwekeyset import decryption_keys_file
 from .keysettings import KEY_SETTINGS as KEY_SETTINGS  # re-exported: its old home
 from .keysettings import keys_from_settings
 
@@ -37,13 +38,47 @@ LIFECYCLE_SETTINGS = (
     "COOKIE_SECURE",
     "COOKIE_WEBSOCKET_ORIGINS",
     "CSRF_HEADER",
+    "ENCRYPTION_KEY_FILE",
     "REFRESH_GRACE",
     "REFRESH_PATH",
     "REFRESH_TTL",
+    # the token and key policy, read by ``_core.policy.token_policy_from_mapping``
+    "KEY_ACTIVATE_AFTER",
+    "KEY_RETIRE_AFTER",
+    "KEY_ROTATION_PERIOD",
+    "MAX_ACCESS_TTL",
+    "MAX_REFRESH_TTL",
+    "SESSION_IDLE_TIMEOUT",
+    "SESSION_MAX_AGE",
+    # sessions and devices, read by ``_lifecycle.settings.issuer_options_from_mapping``
+    "SESSION_ADMIN_ROLE",
+    "SESSION_RECORD_ADDRESS",
 )
 
 #: Read by the Flask extension from ``app.config`` (``jwt_middleware.flask``'s ``_EXTRA``).
 INTEGRATION_SETTINGS = ("MODE", "PUBLIC_METHODS", "PUBLIC_PATHS")
+
+#: DPoP (RFC 9449), read by ``_core.dpop_policy.dpop_policy_from_mapping``.
+DPOP_SETTINGS = (
+    "DPOP",
+    "DPOP_ALGORITHMS",
+    "DPOP_IAT_WINDOW",
+    "DPOP_NONCE",
+    "DPOP_NONCE_SECRET",
+    "DPOP_NONCE_SECRET_FILE",
+)
+
+#: HTTPS and proxies, read by ``_sansio.transport.transport_policy_from_mapping``.
+TRANSPORT_SETTINGS = (
+    "ALLOW_LOOPBACK_HTTP",
+    "HSTS_INCLUDE_SUBDOMAINS",
+    "HSTS_MAX_AGE",
+    "REQUIRE_HTTPS",
+    "TRUSTED_PROXIES",
+)
+
+#: The audit trail, read by ``Audit.from_mapping`` (``_core/audit_trail.py``).
+AUDIT_SETTINGS = ("AUDIT_REFUSAL_RATE", "AUDIT_URL")
 
 #: ``JWT_MIDDLEWARE_*`` names are this package's own test switches, never settings.
 _RESERVED = "MIDDLEWARE_"
@@ -101,12 +136,14 @@ PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "CACHE_SIZE": ("cache_size", _int),
     "CLAIMS_PRESET": ("claims_preset", _str),
     "CLIENT_ID": ("client_id", _str),
+    "DECRYPTION_KEY_FILE": ("decryption_keys", _str),  # a path: read below, like key files
     "ISSUER": ("issuer", _one_or_list),
     "LEEWAY": ("leeway", _number),
     "MAX_AGE": ("max_age", _optional_number),
     "MAX_TOKEN_BYTES": ("max_token_bytes", _int),
     "REALM": ("realm", _str),
     "REQUIRED_CLAIMS": ("required_claims", _list),
+    "REQUIRE_ENCRYPTION": ("require_encryption", _bool),
     "REQUIRE_EXP": ("require_exp", _bool),
     "REQUIRE_SUBJECT": ("require_subject", _bool),
     "ROLES_CLAIM": ("roles_claim", _list),
@@ -120,6 +157,9 @@ PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 #: Every name (without prefix) that some part of the package reads.
 KNOWN_SETTINGS = frozenset(PARSERS) | frozenset(KEY_SETTINGS) | frozenset(LIFECYCLE_SETTINGS)
 KNOWN_SETTINGS |= frozenset(INTEGRATION_SETTINGS)
+KNOWN_SETTINGS |= frozenset(TRANSPORT_SETTINGS)
+KNOWN_SETTINGS |= frozenset(DPOP_SETTINGS)
+KNOWN_SETTINGS |= frozenset(AUDIT_SETTINGS)
 
 _BOOL = "true or false (or 1/0, yes/no, on/off)"
 _FORMS_WANTED: dict[Callable[[Any], Any], str] = {
@@ -202,6 +242,9 @@ def settings_from_mapping(
                 raise _wrong_form(label, wanted) from None
             check = CHECKS.get(field_name)
             values[field_name] = parsed if check is None else check(parsed, label, True)
+    if "decryption_keys" in values:
+        path = values["decryption_keys"]
+        values["decryption_keys"] = decryption_keys_file(path, prefix, base_dir)
     for name in extra:
         if name in found:
             values[name.lower()] = found[name]

@@ -19,6 +19,8 @@ the signature is checked:
    checks;
 6. revocation, when a check is plugged in.
 
+An encrypted token (``Config.decryption_keys``) is decrypted first, by :mod:`.jwe`.
+
 ``verify`` and ``averify`` share every pure step; only key resolution and
 revocation differ (sync vs async).
 
@@ -52,6 +54,7 @@ from .errors import (
     MalformedTokenError,
     TokenError,
 )
+from .jwe import opener
 from .jws import b64url_decode as _strict_decode
 from .jws import json_object, split
 from .keys import Key
@@ -122,6 +125,7 @@ class Verifier(ClaimChecks):
         "_revocation",
         "_roles",
         "_scopes",
+        "_split",
         "_typ",
         "_versioned",
         "config",
@@ -146,6 +150,7 @@ class Verifier(ClaimChecks):
         self._local = isinstance(self._resolver, KeySet)
         # Where the cache learns that a key left (None: a KeySet, which never changes).
         self._versioned: Any = None if self._local else self._resolver
+        self._split, self._versioned = opener(config, self._versioned)
         if not self._local and not hasattr(self._resolver, "key_version"):
             cache = None  # cannot know when a key leaves: no cache
         elif cache is None and config.cache_size:
@@ -241,7 +246,7 @@ class Verifier(ClaimChecks):
         Security: the payload is authentic but not validated; use
         :meth:`verify` for tokens.
         """
-        known, _, head, payload, signature = self._parse(split(token, self._max))
+        known, _, head, payload, signature = self._parse(self._split(token, self._max))
         self._check_signature(known[0], self._resolver.resolve(known[1]), head, payload, signature)
         return dict(known[0]), b64url_decode(payload)  # a copy: the parsed header is shared
 
@@ -310,7 +315,7 @@ class Verifier(ClaimChecks):
     def _verify(self, token: str | bytes, kind: str, slot: Slot | None, pre: Any) -> Principal:
         version = self._key_version(slot)
         known, fresh, head, payload, signature = self._parse(
-            split(token, self._max) if pre is None else pre[0]
+            self._split(token, self._max) if pre is None or self._split is not split else pre[0]
         )
         key = self._resolver.resolve(known[1])
         principal, times = self._finish(known, key, head, payload, signature, kind, pre)
@@ -327,7 +332,7 @@ class Verifier(ClaimChecks):
     ) -> Principal:
         version = self._key_version(slot)
         known, fresh, head, payload, signature = self._parse(
-            split(token, self._max) if pre is None else pre[0]
+            self._split(token, self._max) if pre is None or self._split is not split else pre[0]
         )
         if self._local:  # a local key set: a dict look-up, no need for a coroutine
             key = self._resolver.resolve(known[1])

@@ -21,13 +21,22 @@ private JWK). Files are written to a temporary name and moved into place
 with :func:`os.replace`, mode 0600, in a 0700 directory; a rotation holds an
 advisory lock (``.lock``), so several issuer processes sharing the directory
 agree on one key. A process picks up a rotation made by another with
-:meth:`KeyRing.refresh`.
+:meth:`KeyRing.refresh`. On a schedule: :meth:`KeyRing.rotate_if_due` (one rotation across
+processes) and ``RotationScheduler`` (``_keysources.rotation``).
 
 Use with the issuer (pass its longest token lifetime, the refresh TTL)::
 
     ring = KeyRing.load("/etc/myapp/keys", max_token_lifetime=REFRESH_TTL)
     config = Config(keys=ring.key_set(), issuer=..., store=...)
     issuer = Issuer(config)  # signs with ring.signing_key(): it is first in the set
+
+Encryption keys (:meth:`KeyRing.rotate_encryption`, ``ECDH-ES`` by default) follow the same three
+phases beside the signing keys, with their own ``kid``: published with ``use: enc`` when
+pending (issuers learn the new key), the one to encrypt to once active
+(:meth:`KeyRing.encryption_key`), and kept for decryption until ``retire_after`` (the
+longest token lifetime) after the next one takes over. The resource decrypts with all of
+them: ``Config(decryption_keys=ring.decryption)`` follows the ring as it rotates
+(``ring.decryption_keys()`` is a fixed snapshot).
 
 Security: key files hold private keys. Nothing here logs or prints key
 material; error messages name files and key ids only.
@@ -39,16 +48,22 @@ import contextlib
 import json
 import math
 import os
-import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .._core.errors import ConfigurationError, UnknownKeyError
+from .._core.jwekeys import DecryptionKey, EncryptionKey
+from .._core.jwekeyset import DecryptionKeys, LiveDecryptionKeys
 from .._core.keys import Key, generate_key
 from .._core.keyset import KeySet
+from . import rotation
+from .ringevents import RingEvents
+from .ringkey import RingKey, check_kid, same_key, span
+from .ringkey import write_private as write_private  # re-exported: its old home
 
 try:  # POSIX advisory locks; elsewhere rotations are not serialised across processes
     import fcntl
@@ -63,106 +78,6 @@ DEFAULT_MAX_TOKEN_LIFETIME = 14 * 24 * 3600.0
 
 _SUFFIX = ".json"
 _LOCK = ".lock"
-_KID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
-
-
-@dataclass(frozen=True)
-class RingKey:
-    """One key of the ring with its schedule (seconds since the epoch)."""
-
-    key: Key
-    created_at: float
-    activates_at: float
-    #: ``None`` until a newer key replaces this one.
-    retires_at: float | None = None
-    #: Rotation number: orders keys that activate at the same instant.
-    seq: int = 0
-
-    @property
-    def kid(self) -> str:
-        return self.key.kid or ""
-
-    def state(self, now: float) -> str:
-        """``"pending"``, ``"active"`` (may sign or verify) or ``"retired"``."""
-        if self.retires_at is not None and now >= self.retires_at:
-            return "retired"
-        if now < self.activates_at:
-            return "pending"
-        return "active"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kid": self.kid,
-            "alg": self.key.algorithm,
-            "created_at": self.created_at,
-            "activates_at": self.activates_at,
-            "retires_at": self.retires_at,
-            "seq": self.seq,
-            "jwk": self.key.private_jwk(),
-        }
-
-    @classmethod
-    def from_json(cls, data: Any, name: str) -> RingKey:
-        if not isinstance(data, dict) or not isinstance(data.get("jwk"), dict):
-            raise ConfigurationError(f"key ring file {name!r} is not a ring key")
-        try:
-            key = Key.from_jwk(data["jwk"], data.get("alg"))
-            created = _time(data["created_at"])
-            activates = _time(data["activates_at"])
-            retires = None if data.get("retires_at") is None else _time(data["retires_at"])
-            seq = data.get("seq", 0)
-            if isinstance(seq, bool) or not isinstance(seq, int):
-                raise TypeError
-        except (KeyError, TypeError, ValueError):
-            raise ConfigurationError(f"key ring file {name!r} is not a ring key") from None
-        if not key.can_sign or key.kid is None or key.kid != data.get("kid"):
-            raise ConfigurationError(f"key ring file {name!r} needs a private key and its kid")
-        return cls(key, created, activates, retires, seq)
-
-
-def _time(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError
-    return float(value)
-
-
-def _span(seconds: float) -> str:
-    days = f" ({seconds / 86400:.4g} d)" if seconds >= 86400 else ""
-    return f"{seconds:.10g} s{days}"
-
-
-def _same_key(entry: RingKey) -> tuple[str, str, str]:
-    """What makes a ring key the same key: kid, algorithm and public JWK (for a secret,
-    which has none, the object itself: it is then never the same after a re-read)."""
-    try:
-        public = json.dumps(entry.key.public_jwk(), sort_keys=True)
-    except ConfigurationError:
-        public = str(id(entry.key))
-    return entry.kid, entry.key.algorithm, public
-
-
-def _check_kid(kid: str) -> str:
-    if not kid or len(kid) > 128 or not set(kid) <= _KID_CHARS or kid.startswith("."):
-        raise ConfigurationError(
-            "a ring key id must be 1-128 characters from A-Z, a-z, 0-9, '-', '_' and '.'"
-        )
-    return kid
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, mode 0600 (temporary file + ``os.replace``)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class KeyRing:
@@ -180,6 +95,7 @@ class KeyRing:
         *,
         clock: Callable[[], float] = time.time,
         max_token_lifetime: float = DEFAULT_MAX_TOKEN_LIFETIME,
+        audit: Any = None,
     ) -> None:
         if not (math.isfinite(max_token_lifetime) and max_token_lifetime > 0):
             raise ConfigurationError(
@@ -189,9 +105,13 @@ class KeyRing:
         self.directory = Path(directory)
         self.clock = clock
         self.max_token_lifetime = float(max_token_lifetime)
-        self._keys: tuple[RingKey, ...] = ()
+        self._keys: tuple[RingKey[Any], ...] = ()
         self._version = 0  # grows when a key leaves (see key_version)
         self._next_retirement = math.inf
+        #: key_published, key_activated, key_retired to an Audit (ringevents.py); None: off.
+        self._events = None if audit is None else RingEvents(audit)
+        self._mutex = threading.RLock()  # with _held: the file lock, reentrant per thread
+        self._held = False
 
     def __repr__(self) -> str:
         return f"<KeyRing {os.fspath(self.directory)!r} kids={[k.kid for k in self._keys]!r}>"
@@ -205,20 +125,23 @@ class KeyRing:
         *,
         clock: Callable[[], float] = time.time,
         max_token_lifetime: float = DEFAULT_MAX_TOKEN_LIFETIME,
+        audit: Any = None,
     ) -> KeyRing:
         """The ring in ``directory`` (empty if the directory does not exist yet)."""
-        ring = cls(directory, clock=clock, max_token_lifetime=max_token_lifetime)
+        ring = cls(directory, clock=clock, max_token_lifetime=max_token_lifetime, audit=audit)
         ring.refresh()
         return ring
 
     def refresh(self) -> KeyRing:
         """Re-read the directory (picks up a rotation made by another process)."""
-        before = {_same_key(k) for k in self._keys}
+        before = {same_key(k) for k in self._keys}
         self._keys = self._read()
         now = self.clock()
-        if now >= self._next_retirement or not before <= {_same_key(k) for k in self._keys}:
+        if now >= self._next_retirement or not before <= {same_key(k) for k in self._keys}:
             self._version += 1  # a key retired since it was last asked, or is gone from disk
         self._next_retirement = self._retirement_after(now)
+        if self._events is not None:
+            self._events.read(self._keys, now)
         return self
 
     def _retirement_after(self, now: float) -> float:
@@ -227,7 +150,7 @@ class KeyRing:
             default=math.inf,
         )
 
-    def _read(self) -> tuple[RingKey, ...]:
+    def _read(self) -> tuple[RingKey[Any], ...]:
         if not self.directory.exists():
             return ()
         if not self.directory.is_dir():
@@ -249,20 +172,26 @@ class KeyRing:
             keys.append(RingKey.from_json(data, path.name))
         return tuple(sorted(keys, key=lambda k: (k.activates_at, k.seq, k.created_at, k.kid)))
 
-    def _write(self, entry: RingKey) -> None:
+    def _write(self, entry: RingKey[Any]) -> None:
         body = json.dumps(entry.to_json(), indent=2, sort_keys=True).encode() + b"\n"
-        write_private(self.directory / (_check_kid(entry.kid) + _SUFFIX), body)
+        write_private(self.directory / (check_kid(entry.kid) + _SUFFIX), body)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.directory / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
+        with self._mutex:
+            if self._held:  # rotate_if_due holds it while it rotates
+                yield
+                return
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.directory / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                self._held = True
+                yield
+            finally:
+                self._held = False
+                os.close(fd)  # closing releases the lock
 
     # --- rotation ---------------------------------------------------------------
 
@@ -274,7 +203,7 @@ class KeyRing:
         activate_after: float = 3600.0,
         retire_after: float | None = None,
         kid: str | None = None,
-    ) -> RingKey:
+    ) -> RingKey[Key]:
         """Generate and publish a new key; it signs from ``now + activate_after``.
 
         Keys it replaces retire ``retire_after`` seconds after that switch: by
@@ -283,6 +212,55 @@ class KeyRing:
         ``algorithm`` defaults to the newest key's, or ES256. Retired key files
         are removed.
         """
+        entry = self._rotate("sig", now, algorithm, activate_after, retire_after, kid)
+        return cast("RingKey[Key]", entry)
+
+    def rotation_due(
+        self, now: float | None = None, *, period: float, activate_after: float = 3600.0
+    ) -> bool:
+        """Whether a new signing key is due at ``now``: ``activate_after`` before the signing
+        key has signed for ``period`` (seconds); never while one is pending (``rotation``)."""
+        now = self.clock() if now is None else now
+        return now >= rotation.next_rotation(self.entries(now), period, activate_after)
+
+    def rotate_if_due(
+        self,
+        now: float | None = None,
+        *,
+        period: float,
+        activate_after: float = 3600.0,
+        retire_after: float | None = None,
+        algorithm: str | None = None,
+    ) -> RingKey[Key] | None:
+        """:meth:`rotate` if :meth:`rotation_due`, decided under the lock after re-reading
+        the directory: of several processes sharing it, one rotates. ``None``: not due."""
+        return rotation.rotate_if_due(self, now, period=period, activate_after=activate_after,
+                                      retire_after=retire_after, algorithm=algorithm)  # fmt: skip
+
+    def rotate_encryption(
+        self,
+        now: float | None = None,
+        *,
+        algorithm: str | None = None,
+        activate_after: float = 3600.0,
+        retire_after: float | None = None,
+        kid: str | None = None,
+    ) -> RingKey[DecryptionKey]:
+        """:meth:`rotate` for the encryption keys (``use: enc``; ``algorithm``: the newest
+        one's, or ``ECDH-ES``): published now, encrypted to from ``now + activate_after``,
+        the key it replaces decrypting until ``retire_after`` after that."""
+        entry = self._rotate("enc", now, algorithm, activate_after, retire_after, kid)
+        return cast("RingKey[DecryptionKey]", entry)
+
+    def _rotate(
+        self,
+        use: str,
+        now: float | None,
+        algorithm: str | None,
+        activate_after: float,
+        retire_after: float | None,
+        kid: str | None,
+    ) -> Any:
         if not (math.isfinite(activate_after) and activate_after >= 0):
             raise ConfigurationError("activate_after must be zero or more seconds")
         if retire_after is None:
@@ -291,8 +269,8 @@ class KeyRing:
             raise ConfigurationError("retire_after must be a finite number of seconds")
         if retire_after < self.max_token_lifetime:
             raise ConfigurationError(
-                f"retire_after {_span(retire_after)} is shorter than the longest token "
-                f"lifetime, max_token_lifetime {_span(self.max_token_lifetime)}: tokens the "
+                f"retire_after {span(retire_after)} is shorter than the longest token "
+                f"lifetime, max_token_lifetime {span(self.max_token_lifetime)}: tokens the "
                 "replaced key signed would stop verifying before they expire; give "
                 f"retire_after={self.max_token_lifetime:.10g} or more (or leave it out), or "
                 "lower max_token_lifetime if no token lives that long"
@@ -300,21 +278,28 @@ class KeyRing:
         with self._locked():
             self.refresh()  # another process may have rotated since we last looked
             now = self.clock() if now is None else float(now)
-            live = [k for k in self._keys if k.state(now) != "retired"]
+            live = [k for k in self._keys if k.state(now) != "retired" and k.use == use]
             if algorithm is None:
-                algorithm = live[-1].key.algorithm if live else "ES256"
-            if algorithm.upper().startswith("HS"):
+                algorithm = live[-1].key.algorithm if live else _FIRST[use]
+            if algorithm.upper().startswith("HS") or algorithm == "dir":
                 raise ConfigurationError(
-                    "a key ring publishes its keys: use an asymmetric algorithm such as ES256, "
-                    "not an HMAC secret"
+                    "a key ring publishes its keys: use an asymmetric algorithm such as ES256 "
+                    "(or ECDH-ES to encrypt), not a shared secret"
                 )
-            key = generate_key(algorithm, kid=None if kid is None else _check_kid(kid))
+            wanted = None if kid is None else check_kid(kid)
+            key: Key | DecryptionKey = (
+                generate_key(algorithm, kid=wanted)
+                if use == "sig"
+                else DecryptionKey.generate(algorithm, kid=wanted)
+            )
             if any(k.kid == key.kid for k in self._keys):
                 raise ConfigurationError(f"the ring already holds a key with kid {key.kid!r}")
             activates = now + activate_after if live else now
             seq = max((k.seq for k in self._keys), default=0) + 1
-            new = RingKey(key, created_at=now, activates_at=activates, seq=seq)
+            new: RingKey[Any] = RingKey(key, created_at=now, activates_at=activates, seq=seq)
             self._write(new)
+            if self._events is not None:
+                self._events.published(new)
             for old in live:
                 if old.retires_at is None:
                     self._write(replace(old, retires_at=activates + retire_after))
@@ -334,25 +319,51 @@ class KeyRing:
                 with contextlib.suppress(FileNotFoundError):
                     (self.directory / (entry.kid + _SUFFIX)).unlink()
                 gone.append(entry.kid)
+        if self._events is not None:
+            self._events.retired(gone)
         return gone
 
     # --- reading ------------------------------------------------------------------
 
-    def entries(self, now: float | None = None) -> list[RingKey]:
-        """Every key not retired at ``now`` (pending ones too), oldest first."""
+    def entries(self, now: float | None = None, *, use: str | None = None) -> list[RingKey[Any]]:
+        """Every key not retired at ``now`` (pending ones too), oldest first; only those of
+        ``use`` (``"sig"`` or ``"enc"``) when given."""
         now = self.clock() if now is None else now
-        return [k for k in self._keys if k.state(now) != "retired"]
+        return [
+            k for k in self._keys if k.state(now) != "retired" and use in (None, k.use)
+        ]
+
+    def _active(self, now: float | None, use: str) -> Key | DecryptionKey:
+        now = self.clock() if now is None else now
+        active = [k for k in self._keys if k.state(now) == "active" and k.use == use]
+        if not active:
+            what = "" if use == "sig" else " encryption"
+            raise ConfigurationError(
+                f"the key ring {os.fspath(self.directory)!r} has no active{what} key: "
+                f"run `jwt-middleware jwks rotate --ring DIR` (or ring.{_ROTATE[use]}())"
+            )
+        return cast("Key | DecryptionKey", active[-1].key)
 
     def signing_key(self, now: float | None = None) -> Key:
         """The key that signs at ``now``: the most recently activated, unretired one."""
-        now = self.clock() if now is None else now
-        active = [k for k in self._keys if k.state(now) == "active"]
-        if not active:
-            raise ConfigurationError(
-                f"the key ring {os.fspath(self.directory)!r} has no active key: "
-                "run `jwt-middleware jwks rotate --ring DIR` to create one"
-            )
-        return active[-1].key
+        return cast(Key, self._active(now, "sig"))
+
+    def encryption_key(self, now: float | None = None) -> EncryptionKey:
+        """The key issuers encrypt to at ``now`` (the public half of the most recently
+        activated encryption key). ``Issuer(config, encrypt_to=ring)`` asks it per token."""
+        return cast(DecryptionKey, self._active(now, "enc")).encryption_key()
+
+    def decryption_keys(self, now: float | None = None) -> DecryptionKeys:
+        """Every unretired encryption key (pending ones too), newest first: a fixed set."""
+        found = reversed(self.entries(now, use="enc"))
+        return DecryptionKeys(cast(DecryptionKey, k.key) for k in found)
+
+    @property
+    def decryption(self) -> LiveDecryptionKeys:
+        """The ring's encryption keys as a live source for ``Config(decryption_keys=...)``:
+        a key is found among the unretired ones at each token, and ``key_version`` tells
+        the verified-token cache when one retired."""
+        return LiveDecryptionKeys(self, lambda: [k.key for k in self.entries(use="enc")])
 
     def key_set(self, now: float | None = None) -> KeySet:
         """A :class:`KeySet` of every published key, the signing key first.
@@ -363,11 +374,12 @@ class KeyRing:
         """
         now = self.clock() if now is None else now
         signer = self.signing_key(now)
-        others = [k.key for k in self.entries(now) if k.key is not signer]
-        return KeySet([signer, *reversed(others)])
+        others = [k.key for k in self.entries(now, use="sig") if k.key is not signer]
+        return KeySet([signer, *reversed(cast("list[Key]", others))])
 
     def public_jwks(self, now: float | None = None) -> dict[str, Any]:
-        """The JWKS to publish: pending, active and not yet retired keys, newest first."""
+        """The JWKS to publish: pending, active and not yet retired keys, newest first
+        (encryption keys with ``use: enc``, which verifiers skip)."""
         entries = self.entries(now)
         return {"keys": [k.key.public_jwk() for k in reversed(entries)]}
 
@@ -375,7 +387,7 @@ class KeyRing:
 
     @property
     def algorithms(self) -> frozenset[str]:
-        return frozenset(k.key.algorithm for k in self.entries())
+        return frozenset(k.key.algorithm for k in self.entries(use="sig"))
 
     @property
     def key_version(self) -> int:
@@ -389,11 +401,16 @@ class KeyRing:
         return self._version
 
     def resolve(self, kid: str | None) -> Key:
-        """The published key named ``kid``. Raises :class:`UnknownKeyError`."""
-        for entry in self.entries():
+        """The published signing key named ``kid``. Raises :class:`UnknownKeyError`."""
+        for entry in self.entries(use="sig"):
             if kid is not None and entry.kid == kid:
-                return entry.key
+                return cast(Key, entry.key)
         raise UnknownKeyError()
 
     async def aresolve(self, kid: str | None) -> Key:
         return self.resolve(kid)
+
+
+#: The algorithm of a use's first key, and the method that rotates that use.
+_FIRST = {"sig": "ES256", "enc": "ECDH-ES"}
+_ROTATE = {"sig": "rotate", "enc": "rotate_encryption"}

@@ -18,7 +18,9 @@ as it passes the limit) and asks for the fields. Everything else is here:
   member or form field (RFC 6749 §3.2), no ``NaN``, no lone surrogate, at most
   :data:`MAX_FIELDS` fields; anything else is 400;
 * ``grant_type``: when sent, login takes ``password`` and refresh ``refresh_token``
-  (400 ``unsupported_grant_type``).
+  (400 ``unsupported_grant_type``);
+* ``device`` (login, optional): the label the session is listed under (``"phone"``), a
+  string of 1 to :data:`MAX_DEVICE` printable characters; anything else is 400.
 
 Every refusal is a :class:`BodyError`: ``invalid_request`` (or
 ``unsupported_grant_type``) with a description that never quotes the body.
@@ -27,11 +29,16 @@ Every refusal is a :class:`BodyError`: ``invalid_request`` (or
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["FORM", "JSON", "MAX_BODY", "MAX_DEPTH", "MAX_FIELDS", "BodyError", "BodyReader"]
+from ..stores._sessions import MAX_DEVICE
+
+__all__ = [
+    "FORM", "JSON", "MAX_BODY", "MAX_DEPTH", "MAX_DEVICE", "MAX_FIELDS", "BodyError", "BodyReader",
+]
 
 #: Largest token-route body read, in bytes (a login is well under 1 KiB).
 MAX_BODY = 16 * 1024
@@ -192,6 +199,15 @@ def declared_length(value: str | None, limit: int) -> int | None:
     return length
 
 
+def _check_device(value: object) -> None:
+    """A login's ``device`` label: text, 1 to :data:`MAX_DEVICE` characters, nothing a
+    terminal or a page would render as anything but the label (no control characters)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_DEVICE or any(
+        unicodedata.category(c)[0] == "C" for c in value
+    ):
+        raise _bad(f"device is a label of 1 to {MAX_DEVICE} printable characters")
+
+
 class BodyReader:
     """Reads one token-route body: construct it (checks ``Content-Length``), call
     :meth:`feed` with each piece as it arrives, then :meth:`fields`."""
@@ -231,4 +247,6 @@ class BodyReader:
             raise BodyError(
                 400, f"this endpoint takes grant_type={expected}", "unsupported_grant_type"
             )
+        if route == "login" and "device" in data:
+            _check_device(data["device"])
         return {name: value for name, value in data.items() if isinstance(value, str)}

@@ -36,6 +36,11 @@ roles and scopes, ``fresh`` and the family id ``fam``. Refresh tokens carry
 ``typ: refresh+jwt``, live 14 days by default, and name the issuer itself
 as their audience, so a service that checks its own audience never takes
 one for an access token even without looking at ``typ``.
+
+DPoP (RFC 9449): ``issue(..., jkt=)`` and ``refresh(token, jkt=)`` take the key
+thumbprint of a checked proof; both tokens then carry ``cnf.jkt``, ``token_type``
+is ``DPoP``, and a bound refresh token needs a proof by that key (``_lifecycle.binding``).
+``policy=TokenPolicy(...)``: TTL maxima, session lifetime and idle timeout (``limits``).
 """
 
 from __future__ import annotations
@@ -43,19 +48,25 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .._core.claims import ACCESS_TYP, REFRESH, REFRESH_TYP
 from .._core.config import Config
 from .._core.encode import encode
 from .._core.errors import ConfigurationError, RevokedTokenError
+from .._core.jwe import issuer_sealers
+from .._core.policy import TokenPolicy
 from .._core.principal import Principal
 from .._core.revocation import FAMILY_CLAIM, store_unavailable
 from .._core.verify import Verifier
 from ..stores import RotateOutcome, Store, StoreError
+from . import limits
+from .binding import bind, check_binding, rebind, token_type
 from .cookies import CSRF_CLAIM
 from .hooks import acall_hook, call_hook, check_hook
+from .observe import issuer_events
+from .pair import TokenPair
+from .sessions import ClientInfo, SessionPolicy, Sessions
 
 __all__ = ["ClaimsLoader", "Issuer", "TokenPair"]
 
@@ -67,26 +78,6 @@ ClaimsLoader = Callable[[str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]
 _REGISTERED = frozenset(
     {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", FAMILY_CLAIM, "fresh", "typ", "token_use"}
 )
-
-
-@dataclass(frozen=True)
-class TokenPair:
-    """An access and a refresh token, as an OAuth 2 token response (RFC 6749 §5.1)."""
-
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    refresh_expires_in: int
-    token_type: str = "Bearer"
-
-    def to_dict(self) -> dict[str, Any]:
-        """``access_token``, ``token_type``, ``expires_in``, ``refresh_token``."""
-        return {
-            "access_token": self.access_token,
-            "token_type": self.token_type,
-            "expires_in": self.expires_in,
-            "refresh_token": self.refresh_token,
-        }
 
 
 def _new_id() -> str:
@@ -104,6 +95,8 @@ class Issuer:
         refresh_ttl: int = 14 * 24 * 3600,
         refresh_grace: float = 0.0,
         claims_loader: ClaimsLoader | None = None,
+        encrypt_to: Any = None, audit: Any = None, metrics: Any = None,  # metrics: observe.py
+        policy: TokenPolicy | None = None, sessions: SessionPolicy | None = None,
     ) -> None:
         if claims_loader is not None:
             check_hook(claims_loader, "claims_loader", "the subject (a str)")
@@ -131,6 +124,7 @@ class Issuer:
         self.access_ttl = int(access_ttl)
         self.refresh_ttl = int(refresh_ttl)
         self.refresh_grace = float(refresh_grace)
+        self.policy = limits.issuer_policy(policy, self.access_ttl, self.refresh_ttl)
         self._clock = config.clock
         self.verifier = Verifier(config)
         self._refresh_verifier = Verifier(dataclasses.replace(config, audience=config.issuer))
@@ -138,6 +132,10 @@ class Issuer:
         self._roles_claim = roles_paths[0] if roles_paths else "roles"
         #: ``claims_loader(subject)``: extra claims for every login (``None``: none).
         self.claims_loader = claims_loader
+        self.sessions = Sessions(self, sessions)  # one per refresh family (_lifecycle.sessions)
+        # encrypt_to: an EncryptionKey (or KeyRing) access tokens are encrypted to (jwe.py).
+        self._seal, self._seal_refresh = issuer_sealers(config, encrypt_to)
+        self.events = issuer_events(audit, metrics, self.key.kid, policy=self.policy)
 
     # --- the claims hook ------------------------------------------------------------
 
@@ -209,6 +207,7 @@ class Issuer:
         service names that service.
         """
         now = int(self._clock())
+        ttl = limits.check_ttl(self.policy, ttl)
         body = self._claims(subject, roles, scopes, claims, now, ttl or self.access_ttl)
         aud = audience if audience is not None else self.audience
         if aud is not None:
@@ -216,7 +215,7 @@ class Issuer:
         body["fresh"] = fresh
         if family is not None:
             body[FAMILY_CLAIM] = family
-        return encode(body, self.key, headers={"typ": ACCESS_TYP})
+        return self._seal(encode(body, self.key, headers={"typ": ACCESS_TYP}))
 
     def _pair(
         self,
@@ -237,8 +236,9 @@ class Issuer:
         body = self._claims(subject, roles, scopes, extra, now, self.refresh_ttl)
         body.update(aud=self.issuer, jti=refresh_jti)
         body[FAMILY_CLAIM] = family
-        refresh = encode(body, self.key, headers={"typ": REFRESH_TYP})
-        return TokenPair(access, refresh, self.access_ttl, self.refresh_ttl)
+        refresh = self._seal_refresh(encode(body, self.key, headers={"typ": REFRESH_TYP}))
+        self.events.paired(fresh, subject, family, refresh_jti)
+        return TokenPair(access, refresh, self.access_ttl, self.refresh_ttl, token_type(extra))
 
     # --- login ---------------------------------------------------------------------
 
@@ -249,13 +249,14 @@ class Issuer:
         roles: Iterable[str] = (),
         scopes: Iterable[str] = (),
         claims: Mapping[str, Any] | None = None,
+        jkt: str | None = None, client: ClientInfo | None = None,
     ) -> TokenPair:
         """A login: a fresh access token and the first refresh token of a new family
-        (with the ``claims_loader``'s claims under ``claims``)."""
-        claims = self._loaded(subject, claims)
+        (with the ``claims_loader``'s claims under ``claims``), bound to ``jkt`` if given."""
+        claims = limits.start_session(bind(self._loaded(subject, claims), jkt), self._clock())
         family, jti = _new_id(), _new_id()
         try:
-            self.store.start_family(family, jti, self._clock() + self.refresh_ttl)
+            self.sessions.start(family, jti, subject, jkt, client)
         except StoreError as exc:
             raise store_unavailable(exc) from None
         return self._pair(
@@ -269,12 +270,14 @@ class Issuer:
         roles: Iterable[str] = (),
         scopes: Iterable[str] = (),
         claims: Mapping[str, Any] | None = None,
+        jkt: str | None = None, client: ClientInfo | None = None,
     ) -> TokenPair:
         """Async form of :meth:`issue` (an async ``claims_loader`` is awaited)."""
-        claims = await self._aloaded(subject, claims)
+        loaded = await self._aloaded(subject, claims)
+        claims = limits.start_session(bind(loaded, jkt), self._clock())
         family, jti = _new_id(), _new_id()
         try:
-            await self.store.astart_family(family, jti, self._clock() + self.refresh_ttl)
+            await self.sessions.astart(family, jti, subject, jkt, client)
         except StoreError as exc:
             raise store_unavailable(exc) from None
         return self._pair(
@@ -283,17 +286,22 @@ class Issuer:
 
     # --- refresh -------------------------------------------------------------------
 
-    def _rotation(self, principal: Principal) -> tuple[str, str, str, float, float]:
+    def _rotation(
+        self, principal: Principal, jkt: str | None
+    ) -> tuple[str, str, str, float, float]:
         family = principal.claims.get(FAMILY_CLAIM)
         if not isinstance(family, str) or principal.token_id is None:
             raise RevokedTokenError("the refresh token belongs to no session")
+        check_binding(principal, jkt)  # before the store: a wrong key is not reuse
         now = self._clock()
         return family, principal.token_id, _new_id(), now + self.refresh_ttl, now
 
     def _after(
-        self, principal: Principal, outcome: RotateOutcome, family: str, next_jti: str
+        self, principal: Principal, outcome: RotateOutcome, family: str, next_jti: str,
+        jkt: str | None,
     ) -> TokenPair:
         if outcome is RotateOutcome.REUSED:
+            self.events.reuse_detected(principal, family)
             raise RevokedTokenError("the refresh token was already used; the session is revoked")
         if outcome is not RotateOutcome.ROTATED:
             raise RevokedTokenError("the session has ended")
@@ -302,6 +310,7 @@ class Issuer:
             for k, v in principal.claims.items()
             if k not in _REGISTERED and k not in (self._roles_claim, "scope")
         }
+        rebind(extra, jkt)
         return self._pair(
             principal.subject or "",
             principal.roles,
@@ -312,27 +321,29 @@ class Issuer:
             refresh_jti=next_jti,
         )
 
-    def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotate: a new pair for a current refresh token; reuse revokes the family."""
+    def refresh(self, refresh_token: str, *, jkt: str | None = None) -> TokenPair:
+        """Rotate: a new pair for a current refresh token; reuse revokes the family. A
+        bound token needs ``jkt`` (its proof's key thumbprint) equal to its ``cnf.jkt``."""
         principal = self._refresh_verifier.verify(refresh_token, kind=REFRESH)
-        family, jti, next_jti, expires, now = self._rotation(principal)
+        family, jti, next_jti, expires, now = self._rotation(principal, jkt)
+        limits.end_if_expired(self.policy, self.store, principal, family, now, expires)
         try:
-            outcome = self.store.rotate(family, jti, next_jti, expires, now, self.refresh_grace)
+            outcome = self.sessions.rotate(principal, jkt, family, jti, next_jti, expires, now)
         except StoreError as exc:
             raise store_unavailable(exc) from None
-        return self._after(principal, outcome, family, next_jti)
+        return self._after(principal, outcome, family, next_jti, jkt)
 
-    async def arefresh(self, refresh_token: str) -> TokenPair:
+    async def arefresh(self, refresh_token: str, *, jkt: str | None = None) -> TokenPair:
         """Async form of :meth:`refresh`."""
         principal = await self._refresh_verifier.averify(refresh_token, kind=REFRESH)
-        family, jti, next_jti, expires, now = self._rotation(principal)
+        family, jti, next_jti, expires, now = self._rotation(principal, jkt)
+        await limits.aend_if_expired(self.policy, self.store, principal, family, now, expires)
         try:
-            outcome = await self.store.arotate(
-                family, jti, next_jti, expires, now, self.refresh_grace
-            )
+            outcome = await self.sessions.arotate(principal, jkt, family, jti, next_jti,
+                                                  expires, now)
         except StoreError as exc:
             raise store_unavailable(exc) from None
-        return self._after(principal, outcome, family, next_jti)
+        return self._after(principal, outcome, family, next_jti, jkt)
 
     # --- revocation ------------------------------------------------------------------
 
@@ -372,7 +383,7 @@ class Issuer:
 
     def logout(self, principal: Principal | None, refresh_token: str | None = None) -> None:
         """Revoke the access token and its refresh family (and ``refresh_token``'s)."""
-        tokens, families = self._logout_plan(principal, self.peek_refresh(refresh_token))
+        tokens, families = self._logout_plan(principal, refresh := self.peek_refresh(refresh_token))
         until = self._clock() + self.refresh_ttl
         try:
             for jti, exp in tokens:
@@ -381,6 +392,7 @@ class Issuer:
                 self.store.revoke_family(family, until)
         except StoreError as exc:
             raise store_unavailable(exc) from None
+        self.events.logged_out(principal, refresh, families)
 
     async def alogout(self, principal: Principal | None, refresh_token: str | None = None) -> None:
         """Async form of :meth:`logout`."""
@@ -394,6 +406,7 @@ class Issuer:
                 await self.store.arevoke_family(family, until)
         except StoreError as exc:
             raise store_unavailable(exc) from None
+        self.events.logged_out(principal, refresh, families)
 
     def revoke_subject(self, subject: str) -> None:
         """Revoke every token of ``subject`` issued before the current second."""
@@ -402,6 +415,7 @@ class Issuer:
             self.store.revoke_subject(str(subject), now, now + self.refresh_ttl)
         except StoreError as exc:
             raise store_unavailable(exc) from None
+        self.events.subject_revoked(str(subject))
 
     async def arevoke_subject(self, subject: str) -> None:
         """Async form of :meth:`revoke_subject`."""
@@ -410,3 +424,4 @@ class Issuer:
             await self.store.arevoke_subject(str(subject), now, now + self.refresh_ttl)
         except StoreError as exc:
             raise store_unavailable(exc) from None
+        self.events.subject_revoked(str(subject))

@@ -9,6 +9,7 @@ Commands::
     jwks export|rotate|list --ring DIR   run a rotating key ring
     revoke --jti J --exp T | --sub S     revoke a token id or a subject in a store
     purge               drop expired store records
+    audit               show records of the audit log (--sub, --kind, --since, --until)
 
 Every command takes ``--json`` for scripts. A TOKEN argument of ``-`` is read
 from stdin. Durations take ``900``, ``90s``, ``15m``, ``2h`` or ``14d``.
@@ -51,7 +52,8 @@ from urllib.parse import unquote, urlsplit
 from .. import ALGORITHMS, __version__
 from .._core.claims import ACCESS_TYP
 from . import _defaults
-from ._keys import cmd_jwks, cmd_keygen
+from ._audit import add_audit_command
+from ._keys import add_rotate_options, cmd_jwks, cmd_keygen
 from ._output import PROG, UsageError, as_usage_error, fail
 from ._store import cmd_purge, cmd_revoke
 from ._tokens import cmd_inspect, cmd_issue, cmd_verify
@@ -130,14 +132,7 @@ def _key_commands(sub: argparse._SubParsersAction[_Parser], common: _Parser) -> 
     j.add_argument("--ring", required=True, metavar="DIR")
     j.add_argument("--out", metavar="FILE", help="write it to FILE instead")
     j = jsub.add_parser("rotate", parents=[common], help="publish a new key")
-    j.add_argument("--ring", required=True, metavar="DIR")
-    j.add_argument("--alg", help="(default: the current key's; for the first key the first "
-                   "asymmetric one of JWT_ALGORITHMS, else ES256)")  # fmt: skip
-    j.add_argument("--activate-after", type=_duration, default=3600.0,
-                   help="publish this long before signing with it (default 1h)")  # fmt: skip
-    j.add_argument("--retire-after", type=_duration, default=None,
-                   help="keep the old key this long after the switch (default and minimum: "
-                   "the longest token lifetime, JWT_REFRESH_TTL or 14d)")  # fmt: skip
+    add_rotate_options(j, _duration)  # --ring, --alg, --activate-after, ..., --if-due
     j = jsub.add_parser("list", parents=[common], help="show the ring's keys and their state")
     j.add_argument("--ring", required=True, metavar="DIR")
     p.set_defaults(func=cmd_jwks)
@@ -207,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     _key_commands(sub, common)
     _token_commands(sub, common)
     _store_commands(sub, common)
+    add_audit_command(sub, common, _duration, _timestamp)
     return parser
 
 
@@ -248,7 +244,7 @@ def _secrets(argv: list[str]) -> list[str]:
     """What an error message must never repeat: ``--secret`` values, secret settings and
     the passwords of store URLs."""
     found = [os.environ.get(f"JWT_{n}", "") for n in ("SECRET", "PRIVATE_KEY")]
-    urls = [os.environ.get("JWT_STORE_URL", "")]
+    urls = [os.environ.get("JWT_STORE_URL", ""), os.environ.get("JWT_AUDIT_URL", "")]
     for option, values in (("--secret", found), ("--store", urls)):
         for i, arg in enumerate(argv):
             if arg == option and i + 1 < len(argv):

@@ -1,4 +1,9 @@
-"""Keys: reading them from files and secrets, ``keygen``, and the key ring (``jwks``)."""
+"""Keys: reading them from files and secrets, ``keygen``, and the key ring (``jwks``).
+
+``jwks rotate --if-due`` rotates only when the signing key is due (``--period``, else
+``JWT_KEY_ROTATION_PERIOD``), deciding under the ring's lock: run it from cron on every
+host sharing the ring, and one of them rotates. Not due is exit status 0 too.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +19,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from .. import JWTMiddlewareError, Key, KeyRing, generate_key
-from .._keysources.keyring import write_private
+from .. import JWTMiddlewareError, Key, KeyRing, generate_key, token_policy_from_mapping
+from .._core.policy import DEFAULT_ACTIVATE_AFTER
+from .._keysources.keyring import RingKey, write_private
+from .._keysources.rotation import next_rotation
 from . import _defaults
 from ._output import PROG, UsageError, dumps, emit, when
 
@@ -167,31 +175,100 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 # --- jwks: the key ring -------------------------------------------------------------
 
 
-def _rotate(args: argparse.Namespace) -> int:
+def add_rotate_options(parser: argparse.ArgumentParser, duration: Callable[[str], float]) -> None:
+    """The options of ``jwks rotate`` (``duration`` parses ``900``, ``15m``, ``14d``)."""
+    parser.add_argument("--ring", required=True, metavar="DIR")
+    parser.add_argument("--alg", help="(default: the current key's; for the first key the "
+                        "first asymmetric one of JWT_ALGORITHMS, else ES256)")  # fmt: skip
+    parser.add_argument("--activate-after", type=duration, default=None,
+                        help="publish this long before signing with it (default: "
+                        "JWT_KEY_ACTIVATE_AFTER, else 1h)")  # fmt: skip
+    parser.add_argument("--retire-after", type=duration, default=None,
+                        help="keep the old key this long after the switch (default: "
+                        "JWT_KEY_RETIRE_AFTER, else and at least the longest token lifetime, "
+                        "JWT_REFRESH_TTL or 14d)")  # fmt: skip
+    parser.add_argument("--if-due", action="store_true",
+                        help="rotate only if the signing key is due (see --period); exit 0 "
+                        "either way, for cron. Several hosts on one ring rotate once")  # fmt: skip
+    parser.add_argument("--period", type=duration, default=None,
+                        help="the rotation period for --if-due (default: "
+                        "JWT_KEY_ROTATION_PERIOD)")  # fmt: skip
+
+
+def _schedule(args: argparse.Namespace) -> tuple[float, float, float]:
+    """The longest token lifetime, ``activate_after`` and ``retire_after``, from the options
+    and the settings the app reads (a token policy's maxima count as lifetimes)."""
+    policy = token_policy_from_mapping(os.environ, _defaults.PREFIX)  # a clash is refused
     longest, source = _defaults.longest_lifetime()
-    retire = longest if args.retire_after is None else args.retire_after
+    for name in ("max_refresh_ttl", "max_access_ttl"):  # what the policy lets tokens live
+        allowed = getattr(policy, name, None)
+        if allowed is not None and allowed > longest:
+            longest, source = float(allowed), f"{_defaults.PREFIX}{name.upper()}"
+    activate = args.activate_after
+    if activate is None:
+        activate = float(policy.key_activate_after if policy else DEFAULT_ACTIVATE_AFTER)
+    retire, option = args.retire_after, "--retire-after"
+    if retire is None and policy is not None and policy.key_retire_after is not None:
+        retire, option = float(policy.key_retire_after), f"{_defaults.PREFIX}KEY_RETIRE_AFTER"
+    if retire is None:
+        return longest, activate, longest
     if retire < longest:
         raise UsageError(
-            f"--retire-after {retire:.10g} s is shorter than the longest token lifetime, "
+            f"{option} {retire:.10g} s is shorter than the longest token lifetime, "
             f"{longest:.10g} s ({source}): tokens the old key signed would stop verifying "
-            f"early; give --retire-after {longest:.10g} or more, or leave it out"
+            f"early; give {option} {longest:.10g} or more, or leave it out"
+        )
+    return longest, activate, retire
+
+
+def _period(args: argparse.Namespace) -> float | None:
+    """The rotation period of ``--if-due`` (``None`` without it)."""
+    if not args.if_due:
+        if args.period is not None:
+            raise UsageError("--period applies only with --if-due")
+        return None
+    if args.period is not None:
+        return float(args.period)
+    policy = token_policy_from_mapping(os.environ, _defaults.PREFIX)
+    if policy is None or policy.key_rotation_period is None:
+        raise UsageError(
+            f"--if-due needs a rotation period: give --period (e.g. 90d) or set "
+            f"{_defaults.PREFIX}KEY_ROTATION_PERIOD"
+        )
+    return float(policy.key_rotation_period)
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    longest, activate, retire = _schedule(args)
+    period = _period(args)
+    if period is not None and not period > activate:
+        raise UsageError(
+            f"the rotation period, {period:.10g} s (--period or {_defaults.PREFIX}"
+            f"KEY_ROTATION_PERIOD), must be longer than {activate:.10g} s, how long a new key "
+            f"is published before it signs (--activate-after or {_defaults.PREFIX}"
+            "KEY_ACTIVATE_AFTER, default 1h)"
         )
     ring = KeyRing(args.ring, max_token_lifetime=longest)
     algorithm = args.alg
     if algorithm is None and not ring.refresh().entries():
         # The first key: the app's algorithm (an asymmetric one: a ring publishes its keys).
         algorithm = next((a for a in _defaults.algorithms() if not a.startswith("HS")), None)
-    entry = ring.rotate(
-        algorithm=algorithm, activate_after=args.activate_after, retire_after=retire
-    )
+    entry: RingKey[Key] | None
+    if period is None:
+        entry = ring.rotate(algorithm=algorithm, activate_after=activate, retire_after=retire)
+    else:
+        entry = ring.rotate_if_due(period=period, activate_after=activate,
+                                   retire_after=retire, algorithm=algorithm)  # fmt: skip
     now = time.time()
-    data = {
-        "kid": entry.kid,
-        "alg": entry.key.algorithm,
-        "activates_at": entry.activates_at,
-        "retire_after": retire,
-        "keys": _ring_rows(ring, now),
-    }
+    data: dict[str, Any] = {"rotated": entry is not None, "keys": _ring_rows(ring, now)}
+    if period is not None:
+        data["due_at"] = next_rotation(ring.entries(now), period, activate)
+    if entry is None:
+        text = f"not due: the next rotation is due {when(data['due_at'], now)}"
+        emit(args, data, text + "\n" + _ring_table(ring, now))
+        return 0
+    data.update(kid=entry.kid, alg=entry.key.algorithm, activates_at=entry.activates_at,
+                retire_after=retire)  # fmt: skip
     text = (
         f"new {entry.key.algorithm} key {entry.kid}: published now, "
         f"signs from {when(entry.activates_at, now)}\n" + _ring_table(ring, now)

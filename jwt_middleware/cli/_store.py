@@ -7,8 +7,10 @@ import os
 import time
 from pathlib import Path
 
+from .._core.audit import AuditKind
 from ..stores import Store, store_from_url
 from . import _defaults
+from ._audit import record_revocation
 from ._output import UsageError, emit, utc, when
 
 
@@ -65,6 +67,10 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             text = f"revoked every token of {args.sub} issued before {utc(now)}"
     finally:
         store.close()
+    if args.jti is not None:
+        record_revocation(AuditKind.REVOKED_TOKEN, token_id=args.jti)
+    else:
+        record_revocation(AuditKind.REVOKED_SUBJECT, subject=args.sub)
     emit(args, data, text)
     return 0
 

@@ -79,10 +79,16 @@ OAuth 2 password flow and the ``/docs`` Authorize dialog logs in with a
 username and password (bearer mode only: in cookie mode the body carries no
 token). See :mod:`jwt_middleware.starlette` for what each route reads.
 
+Sessions: :func:`sessions_router` (``GET /auth/sessions``, revoking one or the others, an
+administrator's view of a user's; ``docs/sessions.md``) depends on the bearer, so its
+routes carry the security scheme and the 401/403 answers in OpenAPI::
+
+    app.include_router(sessions_router(service, auth))
+
 The package by subject: ``_bearer`` (``JWTBearer``, its guards, the app's
 user), ``_errors`` (the one error shape: ``JWTHTTPException`` and its handler),
 ``_openapi`` (the security scheme, the 401/403 answers), ``_routes`` (the token,
-key and readiness routers).
+key and readiness routers), ``_sessions`` (the session router).
 """
 
 from .._keysources.publish import WELL_KNOWN_PATHS
@@ -90,6 +96,7 @@ from .._sansio.health import READINESS_PATH
 from ._bearer import JWTBearer
 from ._errors import JWTHTTPException, rfc6750_exception_handler, use_rfc6750_errors
 from ._routes import jwks_router, readiness_router, token_router
+from ._sessions import sessions_router
 
 __all__ = [
     "JWTBearer",
@@ -99,6 +106,7 @@ __all__ = [
     "jwks_router",
     "readiness_router",
     "rfc6750_exception_handler",
+    "sessions_router",
     "token_router",
     "use_rfc6750_errors",
 ]

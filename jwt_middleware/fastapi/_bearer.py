@@ -18,7 +18,8 @@ from starlette.requests import HTTPConnection
 
 from .._core import guards as _guards
 from .._core.config import Config
-from .._core.errors import AuthError, ConfigurationError
+from .._core.dpop_policy import DPoPPolicy
+from .._core.errors import AuthError, ConfigurationError, MissingTokenError
 from .._core.principal import Principal
 from .._core.verify import Verifier
 from .._lifecycle.hooks import USER_KEY, UnknownUserError, aload_user, check_hook
@@ -29,9 +30,14 @@ from .._sansio.authenticator import (
     RequestInfo,
     build_authenticator,
 )
+from .._sansio.dpop import ResourceDPoP, route_refusal, scope_proofs, scope_public_url
+from .._sansio.dpop import dpop_required as _dpop_guard
+from .._sansio.enforce import TransportPolicy, scope_transport, transport_option
+from .._sansio.fastpath import fast_authenticate, fast_header
+from .._sansio.measured import policy_factory
 from ..asgi import AUTHENTICATOR_KEY, authorization_header
 from ._errors import refuse, use_rfc6750_errors
-from ._openapi import document_refusals, refuses_with, security_model
+from ._openapi import REFUSES, document_refusals, refuses_with, security_model, uses_dpop
 
 __all__ = ["GuardDependency", "JWTBearer"]
 
@@ -41,7 +47,14 @@ GuardDependency = Callable[..., Awaitable[Principal]]
 def _request_info(conn: HTTPConnection) -> RequestInfo:
     scope = conn.scope
     method = scope.get("method", "GET") if scope["type"] == "http" else "WEBSOCKET"
-    return RequestInfo(method, scope["path"], authorization_header(scope))
+    return RequestInfo(method, scope["path"], authorization_header(scope),
+                       dpop=scope_proofs(scope["headers"]), url=lambda: scope_public_url(scope))
+
+
+def _mark_dpop(dependency: Callable[..., Any], dpop: ResourceDPoP) -> None:
+    """Document the DPoP scheme on the routes of a bearer whose policy is on."""
+    if dpop.mode != "off":
+        uses_dpop(dependency, dpop.mode)
 
 
 class JWTBearer(SecurityBase):
@@ -55,6 +68,12 @@ class JWTBearer(SecurityBase):
     ``description`` replaces the scheme's default one (which tells Swagger UI
     users to paste the token alone, without ``Bearer``). ``user_loader``
     (``principal -> user | None``, sync or async) backs :attr:`current_user`.
+    ``dpop`` (a :class:`~jwt_middleware.DPoPPolicy`) takes ``Authorization: DPoP`` with its
+    proof, refuses a bound token sent as ``Bearer`` and documents the ``DPoP`` scheme; give
+    the ASGI middleware in front the same policy (the bearer then reads its principal).
+    ``transport`` (a :class:`~jwt_middleware.TransportPolicy`) refuses a token over plain
+    HTTP (400, documented in OpenAPI) before it is read, when no middleware in front did;
+    ``Strict-Transport-Security`` and the token routes need the middleware's policy.
     """
 
     def __init__(
@@ -67,17 +86,23 @@ class JWTBearer(SecurityBase):
         on_event: Callable[[AuthEvent], None] | None = None,
         token_url: str | None = None,
         user_loader: Callable[[Principal], Any] | None = None,
+        metrics: Any = None,
+        dpop: DPoPPolicy | None = None,
+        transport: TransportPolicy | None = None,
     ) -> None:
         if user_loader is not None:
             check_hook(user_loader, "user_loader", "the Principal")
+        self.transport = transport_option(transport)
         self.model: HTTPBearerModel | OAuth2Model = security_model(token_url, description)
         self.scheme_name = scheme_name or type(self).__name__
         self.authenticator = build_authenticator(
-            config, verifier, mode="required", public_paths=(), public_methods=(), on_event=on_event
+            config, verifier, mode="required", public_paths=(), public_methods=(),
+            on_event=on_event, metrics=metrics, dpop=dpop,
         )
-        refuses_with(self, (401,))
+        refuses_with(self, (400, 401) if transport and transport.require_https else (401,))
+        _mark_dpop(self, self.authenticator.dpop)
         self._has_hook = on_event is not None
-        self._optional = _OptionalBearer(self, on_event)
+        self._optional = _OptionalBearer(self, on_event, metrics)
         self.user_loader = user_loader
         self._current_user = None if user_loader is None else self._user_dependency(user_loader)
 
@@ -86,11 +111,25 @@ class JWTBearer(SecurityBase):
         return self.authenticator.realm
 
     async def __call__(self, conn: HTTPConnection) -> Principal:
-        principal = conn.scope.get(PRINCIPAL_KEY)
+        scope = conn.scope
+        principal = scope.get(PRINCIPAL_KEY)
         if isinstance(principal, Principal):
             return principal
+        authenticator = self.authenticator
         try:
-            verified = await self.authenticator.aauthenticate(_request_info(conn))
+            if self.transport is not None:  # HTTPS first, before any token is read
+                scope_transport(self.transport, scope, authenticator)
+            header = fast_header(authenticator, scope)  # the fast path (see _sansio)
+            if header is not None:
+                method, path = scope["method"], scope["path"]
+                fast = (
+                    authenticator.fast(method, path, header)
+                    if authenticator.sync_safe
+                    else await authenticator.afast(method, path, header)
+                )
+                if isinstance(fast, Principal):
+                    return fast
+            verified = await authenticator.aauthenticate(_request_info(conn))
         except AuthError as exc:
             raise refuse(conn, exc, self.realm) from None
         assert verified is not None  # required mode: a principal or an error
@@ -139,8 +178,7 @@ class JWTBearer(SecurityBase):
                 user = scope[USER_KEY] = await aload_user(loader, principal)
                 return user
             except AuthError as exc:
-                info = _request_info(conn)
-                self._reporter(conn).report(exc, info.method, info.path, principal.subject)
+                self._refused(conn, exc, principal, None)
                 raise refuse(conn, exc, self.realm) from None
 
         refuses_with(current_user, (401,))
@@ -174,6 +212,37 @@ class JWTBearer(SecurityBase):
         """A token minted by a login; 401 ``insufficient_user_authentication`` otherwise."""
         return self._guard(_guards.fresh_required(), (401,))
 
+    def dpop_required(self) -> GuardDependency:
+        """A DPoP-bound token with a valid proof by its key (401 ``invalid_token`` with the
+        ``DPoP`` challenge for a bearer token, 401 ``invalid_request`` with it for none).
+        Needs the policy ``allowed`` or ``required``; documented as the ``DPoP`` scheme."""
+        guard = _dpop_guard()
+
+        async def dpop_required(
+            conn: HTTPConnection, principal: Annotated[Principal | None, Depends(self._optional)]
+        ) -> Principal:
+            try:
+                if principal is None:
+                    raise MissingTokenError()
+                guard.check(principal)
+            except AuthError as exc:
+                self._refused(conn, exc, principal, guard)
+                raise refuse(conn, exc, self.realm) from None
+            return principal
+
+        refuses_with(dpop_required, (401,))
+        uses_dpop(dpop_required, "required")
+        return dpop_required
+
+    def _refused(
+        self, conn: HTTPConnection, exc: AuthError, principal: Principal | None,
+        guard: _guards.Guard | None,
+    ) -> None:
+        """Report a dependency's refusal and give it the challenge the route needs."""
+        info, reporter = _request_info(conn), self._reporter(conn)
+        reporter.report(exc, info.method, info.path, principal.subject if principal else None)
+        route_refusal(reporter.dpop, exc, self.realm, principal, guard)
+
     def _reporter(self, conn: HTTPConnection) -> Authenticator:
         if not self._has_hook:
             front = conn.scope.get(AUTHENTICATOR_KEY)
@@ -190,8 +259,7 @@ class JWTBearer(SecurityBase):
             try:
                 guard.check(principal)
             except AuthError as exc:  # 403, or 401 for fresh_required
-                info = _request_info(conn)
-                self._reporter(conn).report(exc, info.method, info.path, principal.subject)
+                self._refused(conn, exc, principal, guard)
                 raise refuse(conn, exc, self.realm) from None
             return principal
 
@@ -203,20 +271,31 @@ class JWTBearer(SecurityBase):
 class _OptionalBearer(SecurityBase):
     """``auth.jwt_required(optional=True)``: the same OpenAPI scheme, ``None`` without a token."""
 
-    def __init__(self, bearer: JWTBearer, on_event: Callable[[AuthEvent], None] | None) -> None:
+    def __init__(
+        self, bearer: JWTBearer, on_event: Callable[[AuthEvent], None] | None, metrics: Any = None
+    ) -> None:
         self.model = bearer.model
         self.scheme_name = bearer.scheme_name
         self.realm = bearer.realm
-        self.authenticator = Authenticator(
-            bearer.authenticator.verifier, mode="optional", on_event=on_event
+        self.authenticator = policy_factory(metrics)(
+            bearer.authenticator.verifier, mode="optional", on_event=on_event,
+            dpop=bearer.authenticator.dpop.policy,
         )
-        refuses_with(self, (401,))
+        self.transport = bearer.transport
+        refuses_with(self, getattr(bearer, REFUSES))
+        _mark_dpop(self, self.authenticator.dpop)
 
     async def __call__(self, conn: HTTPConnection) -> Principal | None:
-        principal = conn.scope.get(PRINCIPAL_KEY)
+        scope = conn.scope
+        principal = scope.get(PRINCIPAL_KEY)
         if isinstance(principal, Principal):
             return principal
         try:
+            if self.transport is not None:  # HTTPS first, before any token is read
+                scope_transport(self.transport, scope, self.authenticator)
+            verified = await fast_authenticate(self.authenticator, scope)
+            if isinstance(verified, Principal):
+                return verified
             return await self.authenticator.aauthenticate(_request_info(conn))
         except AuthError as exc:
             raise refuse(conn, exc, self.realm) from None

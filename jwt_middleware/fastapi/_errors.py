@@ -42,7 +42,7 @@ class JWTHTTPException(HTTPException):
             error.status,
             detail=error.description,
             headers={
-                "WWW-Authenticate": error.www_authenticate(realm),
+                "WWW-Authenticate": error.challenge or error.www_authenticate(realm),
                 "Cache-Control": "no-store",
             },
         )

@@ -54,6 +54,33 @@ _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"description": "a body over the service's max_body (16 KiB by default)"},
 }
 
+_NONCE_HEADER = {"DPoP-Nonce": {"description": "the nonce to sign the next proof with",
+                                "schema": {"type": "string"}}}
+
+
+def _dpop_docs(service: TokenService) -> tuple[dict[str, Any], dict[int | str, dict[str, Any]]]:
+    """The ``DPoP`` header parameter and the DPoP answers, when the service binds tokens."""
+    if service.dpop is None:
+        return {}, _TOKEN_RESPONSES
+    required = service.dpop.required
+    header = {
+        "name": "DPoP",
+        "in": "header",
+        "required": required,
+        "schema": {"type": "string"},
+        "description": "a DPoP proof (RFC 9449) for this request: the tokens are then bound "
+        "to its key (token_type DPoP), and a bound refresh token needs one by that key"
+        + ("" if required else "; without one, bearer tokens"),
+    }
+    responses = {
+        **_TOKEN_RESPONSES,
+        200: {**_TOKEN_RESPONSES[200], "headers": _NONCE_HEADER},
+        400: {"description": f"{_TOKEN_RESPONSES[400]['description']}, or use_dpop_nonce: "
+              "sign a new proof with the nonce in DPoP-Nonce", "headers": _NONCE_HEADER},
+        401: {"description": f"{_TOKEN_RESPONSES[401]['description']}, or invalid_dpop_proof"},
+    }
+    return {"parameters": [header]}, responses
+
 
 def token_router(
     service: TokenService,
@@ -66,7 +93,8 @@ def token_router(
 
     List those three paths in the middleware's ``public_paths`` (see
     :func:`jwt_middleware.starlette.auth_public_paths`). In cookie mode
-    ``prefix`` must lie under the policy's ``refresh_path``.
+    ``prefix`` must lie under the policy's ``refresh_path``. With the service's DPoP
+    policy on, the schema documents the ``DPoP`` header and its answers.
     """
     if not isinstance(service, TokenService):
         raise ConfigurationError("token_router takes a TokenService")
@@ -79,6 +107,7 @@ def token_router(
         include_in_schema=include_in_schema,
     )
     token_field = {"refresh_token": {"description": "omit in cookie mode"}}
+    dpop_extra, responses = _dpop_docs(service)
 
     def route(
         name: str,
@@ -96,8 +125,8 @@ def token_router(
             methods=["POST"],
             summary=summary,
             name=name,
-            openapi_extra=body,
-            responses=_TOKEN_RESPONSES,
+            openapi_extra={**body, **dpop_extra},
+            responses=responses,
         )
 
     route(

@@ -47,9 +47,10 @@ Decorators (sync and async views, and ``MethodView`` methods)
 ``@roles_required(*roles)`` (all of them), ``@roles_accepted(*roles)`` (any
 one), ``@scopes_required(*scopes)`` and
 ``@claims_required(predicate, description=...)`` and ``@fresh_required()`` (a
-token from a login, not a refresh: 401 ``insufficient_user_authentication``).
-Put them under ``@app.route``. Their arguments are checked when the module is
-imported.
+token from a login, not a refresh: 401 ``insufficient_user_authentication``), and
+``@dpop_required()`` (a DPoP-bound token with a valid proof by its key; needs
+``JWT_DPOP`` ``allowed`` or ``required``, see ``docs/dpop.md``). Put them under
+``@app.route``. Their arguments are checked when the module is imported.
 
 Token lifecycle
 ---------------
@@ -62,6 +63,9 @@ serves ``POST /auth/login``, ``/auth/refresh`` and ``/auth/logout``; these
 routes need no access token (logout uses a valid one, and ignores a missing or
 bad one). ``revoke_subject(subject)`` revokes every token of a user (password
 change); ``JWT.token_service(app)`` and ``JWT.token_issuer(app)`` give the parts.
+``app.register_blueprint(sessions_blueprint())`` adds the session routes (``GET
+/auth/sessions``, revoking one or the others, an admin's view of a user's:
+``docs/sessions.md``); they need a valid access token.
 
 Cookie mode (``JWT_COOKIES=True`` or ``cookies=CookiePolicy(...)``): login and
 refresh set HttpOnly cookies instead of returning the tokens; the access token
@@ -105,7 +109,7 @@ it calls), ``_errors`` (refusals and ``on_error``), ``_hook`` (the
 ``before_request`` hook), ``_settings`` (``app.config`` under the prefix),
 ``_extension`` (``JWT``, ``init_app``), ``_accessors`` (``current_principal``,
 ``current_user``), ``_guards`` (the decorators), ``_routes`` (the token routes),
-``_publish`` (JWKS and readiness).
+``_sessions`` (the session routes), ``_publish`` (JWKS and readiness).
 """
 
 from __future__ import annotations
@@ -126,6 +130,7 @@ from ._extension import JWT
 from ._guards import (
     ViewDecorator,
     claims_required,
+    dpop_required,
     fresh_required,
     jwt_required,
     roles_accepted,
@@ -134,6 +139,7 @@ from ._guards import (
 )
 from ._publish import jwks_blueprint, readiness_blueprint
 from ._routes import auth_blueprint, revoke_subject
+from ._sessions import sessions_blueprint
 from ._state import EXTENSION_KEY
 
 __all__ = [
@@ -150,6 +156,7 @@ __all__ = [
     "claims_required",
     "current_principal",
     "current_user",
+    "dpop_required",
     "fresh_required",
     "get_current_user",
     "get_jwt",
@@ -161,4 +168,5 @@ __all__ = [
     "roles_accepted",
     "roles_required",
     "scopes_required",
+    "sessions_blueprint",
 ]

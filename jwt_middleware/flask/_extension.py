@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from flask import Flask
 
 from .._core.config import Config
+from .._core.dpop_policy import DPoPPolicy
 from .._core.errors import ConfigurationError
 from .._core.principal import Principal
 from .._core.verify import Verifier
@@ -21,10 +22,13 @@ from .._lifecycle.cookies import CookiePolicy
 from .._lifecycle.endpoints import CredentialCheck, TokenService
 from .._lifecycle.hooks import check_hook
 from .._lifecycle.issue import Issuer
+from .._lifecycle.observe import issuer_events
 from .._lifecycle.settings import cookie_policy_from_mapping
-from .._sansio.authenticator import Authenticator, AuthEvent
-from ._hook import authenticate_request
-from ._settings import app_issuer, app_settings, paths
+from .._sansio.authenticator import AuthEvent
+from .._sansio.enforce import TransportPolicy, transport_option
+from .._sansio.measured import policy_factory
+from ._hook import add_hsts, request_hook
+from ._settings import app_dpop, app_issuer, app_settings, app_transport, paths
 from ._state import (
     EXTENSION_KEY,
     NO_LIFECYCLE,
@@ -56,6 +60,12 @@ class JWT:
     (``access_ttl``, ``refresh_ttl``, ``refresh_grace``) override ``JWT_ACCESS_TTL``,
     ``JWT_REFRESH_TTL`` and ``JWT_REFRESH_GRACE``; ``cookies`` (a
     :class:`CookiePolicy`) overrides ``JWT_COOKIES`` and the ``JWT_COOKIE_*`` keys.
+    ``transport`` (a :class:`~jwt_middleware.TransportPolicy`) overrides
+    ``JWT_REQUIRE_HTTPS``, ``JWT_TRUSTED_PROXIES``, ``JWT_HSTS_*`` and
+    ``JWT_ALLOW_LOOPBACK_HTTP``: a token (or a token route) over plain HTTP is refused
+    with 400 before the token is read, HSTS is added over HTTPS. ``dpop`` (a
+    :class:`~jwt_middleware.DPoPPolicy`) overrides ``JWT_DPOP`` and the ``JWT_DPOP_*`` keys:
+    one policy for the token routes and every request (docs/dpop.md).
 
     Hooks (sync, as everything Flask calls; ``init_app`` takes the same three, for
     that app only):
@@ -86,8 +96,16 @@ class JWT:
         on_error: ErrorHook | None = None,
         user_loader: Callable[[Principal], Any] | None = None,
         claims_loader: Callable[[str], Mapping[str, Any]] | None = None,
+        metrics: Any = None,
+        audit: Any = None,
+        transport: TransportPolicy | None = None,
+        dpop: DPoPPolicy | None = None,
     ) -> None:
         check_hooks(on_error, user_loader, claims_loader)
+        self.transport = transport_option(transport)
+        if dpop is not None and not isinstance(dpop, DPoPPolicy):
+            raise ConfigurationError("dpop must be a jwt_middleware.DPoPPolicy")
+        self.dpop = dpop
         if cookies is not None and not isinstance(cookies, CookiePolicy):
             raise ConfigurationError("cookies must be a jwt_middleware.CookiePolicy")
         if check_credentials is not None and (
@@ -121,6 +139,10 @@ class JWT:
         self.on_error = on_error
         self._user_loader = user_loader
         self._claims_loader = claims_loader
+        #: ``jwt_middleware.metrics``: verifications by outcome and reason (``None``: off).
+        self.metrics = metrics
+        #: ``jwt_middleware.audit.Audit``: the issuer's events and the refusals (``None``: off).
+        self.audit = audit
         if app is not None:
             self.init_app(app)
 
@@ -170,34 +192,43 @@ class JWT:
         cookies = self.cookies
         if cookies is None:
             cookies = cookie_policy_from_mapping(app.config, p)
+        transport = app_transport(app, p, self.transport, cookies)
         issuer = service = None
+        dpop = self.dpop if self.dpop is not None else app_dpop(app, config, p)
         if self.check_credentials is not None:
             issuer = app_issuer(app, config, p, self.issuer_options, hooks.load_claims)
-            service = TokenService(issuer, self.check_credentials, cookies=cookies)
+            issuer.events = issuer_events(self.audit, self.metrics, issuer.key.kid)
+            service = TokenService(issuer, self.check_credentials, cookies=cookies, dpop=dpop)
         verifier = Verifier(config)
-        on_event = self.on_event
+        on_event = self.on_event if self.audit is None else self.audit.hook(self.on_event)
+        policy = policy_factory(self.metrics)  # the plain policy, or one that reports
         state = State(
-            default=Authenticator(
+            default=policy(
                 verifier,
                 mode=mode,
                 public_paths=public_paths,
                 public_methods=public_methods,
                 on_event=on_event,
                 cookies=cookies,
+                dpop=dpop,
             ),
-            required=Authenticator(verifier, mode="required", on_event=on_event, cookies=cookies),
-            optional=Authenticator(verifier, mode="optional", on_event=on_event, cookies=cookies),
-            public=Authenticator(
-                verifier, mode="optional", public_paths=("/*",), on_event=on_event, cookies=cookies
-            ),
+            required=policy(verifier, mode="required", on_event=on_event, cookies=cookies,
+                            dpop=dpop),
+            optional=policy(verifier, mode="optional", on_event=on_event, cookies=cookies,
+                            dpop=dpop),
+            public=policy(verifier, mode="optional", public_paths=("/*",), on_event=on_event,
+                          cookies=cookies, dpop=dpop),
             hooks=hooks,
             cookies=cookies,
             issuer=issuer,
             service=service,
+            transport=transport,
         )
         app.extensions[EXTENSION_KEY] = state
+        if transport is not None and transport.hsts is not None:
+            app.after_request_funcs.setdefault(None, []).insert(0, add_hsts)  # runs last
         # First in line, so the app's own hooks can already use current_principal.
-        app.before_request_funcs.setdefault(None, []).insert(0, authenticate_request)
+        app.before_request_funcs.setdefault(None, []).insert(0, request_hook(app, state))
 
     @staticmethod
     def token_service(app: Flask | None = None) -> TokenService:

@@ -24,6 +24,8 @@ from .._core.guards import roles_accepted as _roles_accepted_guard
 from .._core.guards import roles_required as _roles_required_guard
 from .._core.guards import scopes_required as _scopes_guard
 from .._sansio.authenticator import PRINCIPAL_KEY
+from .._sansio.dpop import DPoPGuard, route_refusal
+from .._sansio.dpop import dpop_required as _dpop_guard
 from ._errors import answer
 from ._hook import is_preflight
 from ._state import NOT_SET_UP, POLICY_ATTR, state_of
@@ -49,18 +51,20 @@ def _enforce(guard: Guard | None, optional: bool) -> None:
     if principal is None:
         if (optional and guard is None) or is_preflight(environ):
             return
-        _refuse(MissingTokenError(), req, None)
+        _refuse(MissingTokenError(), req, None, guard)
     if guard is not None:
         try:
             guard.check(principal)
-        except AuthError as denied:  # 403, or 401 for fresh_required
-            _refuse(denied, req, principal.subject)
+        except AuthError as denied:  # 403, or 401 for fresh_required and dpop_required
+            _refuse(denied, req, principal, guard)
 
 
-def _refuse(exc: AuthError, req: Any, subject: str | None) -> NoReturn:
+def _refuse(exc: AuthError, req: Any, principal: Any, guard: Guard | None) -> NoReturn:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     state = state_of(app)
+    subject = principal.subject if principal is not None else None
     state.default.report(exc, req.method, req.path, subject)
+    route_refusal(state.default.dpop, exc, state.realm, principal, guard)
     abort(answer(app, state, exc))
 
 
@@ -70,7 +74,10 @@ def _wrap(
     if not callable(view):
         raise ConfigurationError("decorate a view function")
     # An explicit @jwt_required wins over the "required" a guard implies, in any order.
-    chosen = mode or getattr(view, POLICY_ATTR, None) or "required"
+    # dpop_required implies "optional": the hook lets a missing token through and the
+    # guard answers it, with the DPoP challenge the route needs.
+    implied = "optional" if isinstance(guard, DPoPGuard) else "required"
+    chosen = mode or getattr(view, POLICY_ATTR, None) or implied
     optional = chosen == "optional"
     wrapped: Callable[P, R]
     if inspect.iscoroutinefunction(view):
@@ -147,3 +154,11 @@ def fresh_required() -> ViewDecorator:
     """A valid token minted by a login, not by a refresh (401
     ``insufficient_user_authentication`` otherwise): for password changes, payments."""
     return _guard_decorator(_fresh_guard())
+
+
+def dpop_required() -> ViewDecorator:
+    """A DPoP-bound token presented with ``Authorization: DPoP`` and a valid proof by its
+    key (401 ``invalid_token`` with the ``DPoP`` challenge for a bearer token, 401
+    ``invalid_request`` with it for none). Needs ``JWT_DPOP`` ``allowed`` or ``required``:
+    with ``off`` every request to the view is refused."""
+    return _guard_decorator(_dpop_guard())

@@ -20,6 +20,7 @@ from .._lifecycle.endpoints import TokenService
 from .._lifecycle.hooks import call_hook, check_hook
 from .._lifecycle.issue import Issuer
 from .._sansio.authenticator import Authenticator
+from .._sansio.transport import TransportPolicy
 
 if TYPE_CHECKING:
     from ._extension import JWT
@@ -59,6 +60,8 @@ class State:
     cookies: CookiePolicy | None = None
     issuer: Issuer | None = None
     service: TokenService | None = None
+    #: HTTPS, HSTS and trusted proxies (``None``: nothing of it configured).
+    transport: TransportPolicy | None = None
     #: (endpoint, method) -> the mode its decorators set (filled on first use; routes
     #: cannot change once an app serves requests).
     modes: dict[tuple[str, str], str | None] = field(default_factory=dict)

@@ -25,7 +25,10 @@ Decorators (the same names as in ``jwt_middleware.flask``):
 * ``@scopes_required(*scopes)``: all of the scopes;
 * ``@claims_required(predicate, description=...)``: a predicate over the claims;
 * ``@fresh_required()``: a token minted by a login, not by a refresh (401
-  ``insufficient_user_authentication``): for password changes, payments.
+  ``insufficient_user_authentication``): for password changes, payments;
+* ``@dpop_required()``: a DPoP-bound token with a valid proof by its key, on an app
+  whose middleware has DPoP ``allowed`` (``JWTMiddleware(dpop=DPoPPolicy(...))``): the
+  route asks for more than the app, never less (see ``docs/dpop.md``).
 
 They work on function endpoints (sync and async), ``HTTPEndpoint`` methods,
 websocket functions and ``WebSocketEndpoint.on_connect``, and keep the
@@ -77,6 +80,11 @@ Bodies (the same rules in all three integrations): at most
 or ``application/x-www-form-urlencoded`` (UTF-8), else 400 (an empty body needs
 no type); a JSON object nested at most 4 levels; a ``grant_type`` other than the
 route's is 400 ``unsupported_grant_type``. Refusals are RFC 6749 JSON errors.
+
+Sessions: :func:`sessions_routes` (``GET /auth/sessions``, revoking one or the others, an
+administrator's view of a user's; ``docs/sessions.md``) go into the same mount,
+``token_mount(service, "/auth", sessions_routes(service))``, and need the access token
+the middleware verified (they are not in :func:`auth_public_paths`).
 """
 
 from __future__ import annotations
@@ -92,6 +100,7 @@ from ._decorators import POLICY_VIOLATION as POLICY_VIOLATION
 from ._decorators import (
     EndpointDecorator,
     claims_required,
+    dpop_required,
     fresh_required,
     jwt_required,
     roles_accepted,
@@ -112,6 +121,8 @@ from ._routes import logout_reply as logout_reply
 from ._routes import read_fields as read_fields
 from ._routes import refresh_reply as refresh_reply
 from ._scope import get_current_user, get_principal
+from ._sessions import session_endpoints as session_endpoints
+from ._sessions import sessions_routes
 
 __all__ = [
     "EndpointDecorator",
@@ -123,6 +134,7 @@ __all__ = [
     "WELL_KNOWN_PATHS",
     "auth_public_paths",
     "claims_required",
+    "dpop_required",
     "error_response",
     "fresh_required",
     "get_current_user",
@@ -139,6 +151,7 @@ __all__ = [
     "roles_accepted",
     "roles_required",
     "scopes_required",
+    "sessions_routes",
     "token_mount",
     "token_routes",
 ]

@@ -21,6 +21,8 @@ from starlette.websockets import WebSocket
 from .._core import guards as _guards
 from .._core.errors import AuthError, ConfigurationError, MissingTokenError
 from .._sansio.authenticator import Authenticator
+from .._sansio.dpop import ResourceDPoP, route_refusal
+from .._sansio.dpop import dpop_required as _dpop_guard
 from ..asgi import AUTHENTICATOR_KEY
 from ._errors import DEFAULT_REALM, answer
 from ._scope import get_principal
@@ -30,6 +32,8 @@ R = TypeVar("R")
 
 #: The websocket close code of a refused handshake.
 POLICY_VIOLATION = 1008
+#: The challenges of a refusal when no middleware is installed (DPoP off).
+_NO_DPOP = ResourceDPoP()
 
 
 class EndpointDecorator(Protocol):
@@ -84,10 +88,11 @@ def _refusal(
             return None
     authenticator = scope.get(AUTHENTICATOR_KEY)
     if not isinstance(authenticator, Authenticator):
-        return exc, DEFAULT_REALM
+        return route_refusal(_NO_DPOP, exc, DEFAULT_REALM, principal, guard), DEFAULT_REALM
     method = scope.get("method", "GET") if scope["type"] == "http" else "WEBSOCKET"
     authenticator.report(exc, method, scope["path"], principal.subject if principal else None)
-    return exc, authenticator.realm
+    realm = authenticator.realm
+    return route_refusal(authenticator.dpop, exc, realm, principal, guard), realm
 
 
 def _find(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
@@ -172,3 +177,11 @@ def claims_required(
 def fresh_required() -> EndpointDecorator:
     """A token minted by a login, not by a refresh; 401 ``insufficient_user_authentication``."""
     return _decorator(_guards.fresh_required())
+
+
+def dpop_required() -> EndpointDecorator:
+    """A DPoP-bound token, presented with ``Authorization: DPoP`` and a valid proof by its
+    key (401 ``invalid_token`` with the ``DPoP`` challenge for a bearer token, 401
+    ``invalid_request`` with it for none). Needs the middleware's DPoP ``allowed`` or
+    ``required`` (``JWTMiddleware(dpop=...)``): with ``off`` every request is refused."""
+    return _decorator(_dpop_guard())

@@ -14,9 +14,10 @@ Pick one by URL with :func:`store_from_url`:
   (``rediss+sentinel://``): the same store on the master the sentinels name, followed
   across a failover.
 
-Every store answers ``ping()`` / ``await aping()`` (readiness: :class:`StoreError`
-when it cannot be reached). ``docs/stores.md`` covers durability, the SQLite
-connection pool, Redis timeouts and its circuit breaker.
+Every store keeps sessions too (one per refresh family: :class:`SessionInfo`,
+``docs/sessions.md``). Every store answers ``ping()`` / ``await aping()``
+(readiness: :class:`StoreError` when it cannot be reached). ``docs/stores.md`` covers
+durability, the SQLite connection pool, Redis timeouts and its circuit breaker.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import importlib
 from urllib.parse import urlsplit
 
 from ._base import RotateOutcome, Store, StoreError
+from ._sessions import SessionInfo
 
-__all__ = ["RotateOutcome", "Store", "StoreError", "store_from_url"]
+__all__ = ["RotateOutcome", "SessionInfo", "Store", "StoreError", "store_from_url"]
 
 #: The schemes of the Redis store (one server, a cluster, a sentinel's master); kept
 #: here too so that choosing a store never imports the Redis client for another one.

@@ -5,7 +5,15 @@
   revoked (password change, compromise), checked in O(1);
 * refresh-token families: one per login, with the one current refresh
   token id; rotation is an atomic compare-and-set, and presenting a retired
-  token revokes the whole family (RFC 9700 section 4.14).
+  token revokes the whole family (RFC 9700 section 4.14);
+* one-time claims, the DPoP replay cache (RFC 9449 section 11.1): a key (a proof's
+  ``jti`` under its key's thumbprint) is accepted once until it expires, atomically
+  across processes;
+* sessions (``_sessions.py``): what the login said about each refresh family (device,
+  user agent, optionally the address, the DPoP key), listed per subject while the family
+  lives and is not revoked. Every backend here keeps them; the defaults raise
+  :class:`NotImplementedError`, so a custom store without them keeps working for
+  everything else (the issuer then records none: :func:`has_sessions`).
 
 Every backend has sync methods and ``a``-prefixed async twins with the
 same meaning; one contract test suite runs against all of them. A backend
@@ -27,6 +35,8 @@ from __future__ import annotations
 import enum
 import time
 from abc import ABC, abstractmethod
+
+from ._sessions import SessionInfo
 
 __all__ = ["RotateOutcome", "Store", "StoreError"]
 
@@ -113,6 +123,58 @@ class Store(ABC):
     def purge(self, now: float) -> int:
         """Drop what has expired; returns how many records went."""
 
+    def claim_once(self, key: str, expires_at: float) -> bool:
+        """Record ``key`` until ``expires_at``; ``True`` if it was not recorded already.
+
+        ``False`` while an earlier claim of ``key`` has not expired. Atomic: of any
+        number of threads and processes claiming one key, exactly one gets ``True``.
+        A claim whose ``expires_at`` has passed keeps nothing and is ``True`` (unless
+        an earlier claim still holds). Every backend here implements it; the default
+        raises :class:`NotImplementedError`, so that a custom store written before the
+        replay cache existed keeps working for everything else, and a DPoP verifier
+        given one refuses it when it is built.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no replay cache (claim_once)")
+
+    # --- sessions (optional: see has_sessions) ------------------------------------------
+
+    def record_session(self, info: SessionInfo, expires_at: float) -> None:
+        """Keep ``info`` for the family ``info.id`` (kept while the family lives; at least
+        until ``expires_at``) and list it under ``info.subject``."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no sessions (record_session)")
+
+    def touch_session(
+        self, family: str, subject: str, now: float, expires_at: float, jkt: str | None = None
+    ) -> None:
+        """A rotation of ``family`` at ``now``: keep its session until ``expires_at``;
+        ``jkt``: the DPoP key it became bound to (``None``: unchanged)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no sessions (touch_session)")
+
+    def sessions(self, subject: str, now: float) -> list[SessionInfo]:
+        """The sessions of ``subject`` whose family lives and is not revoked, newest first."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no sessions (sessions)")
+
+    def session(self, family: str, now: float) -> SessionInfo | None:
+        """The session of ``family`` while it lives and is not revoked, else ``None``."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no sessions (session)")
+
+    def start_session(self, info: SessionInfo, jti: str, expires_at: float) -> None:
+        """A login with its session: :meth:`start_family` and :meth:`record_session`
+        (a backend may do both at once)."""
+        self.start_family(info.id, jti, expires_at)
+        self.record_session(info, expires_at)
+
+    def rotate_session(
+        self, family: str, subject: str, jti: str, next_jti: str, expires_at: float,
+        now: float, grace: float = 0.0, jkt: str | None = None,
+    ) -> RotateOutcome:
+        """:meth:`rotate`, then :meth:`touch_session` when it rotated (a backend may do
+        both at once)."""
+        outcome = self.rotate(family, jti, next_jti, expires_at, now, grace)
+        if outcome is RotateOutcome.ROTATED:
+            self.touch_session(family, subject, now, expires_at, jkt)
+        return outcome
+
     def ping(self) -> None:
         """Return if the store can be reached; raise :class:`StoreError` if not."""
         self.is_revoked(None, None, None, None, time.time())
@@ -158,11 +220,55 @@ class Store(ABC):
     async def apurge(self, now: float) -> int:
         return self.purge(now)
 
+    async def aclaim_once(self, key: str, expires_at: float) -> bool:
+        return self.claim_once(key, expires_at)
+
+    async def arecord_session(self, info: SessionInfo, expires_at: float) -> None:
+        self.record_session(info, expires_at)
+
+    async def atouch_session(
+        self, family: str, subject: str, now: float, expires_at: float, jkt: str | None = None
+    ) -> None:
+        self.touch_session(family, subject, now, expires_at, jkt)
+
+    async def asessions(self, subject: str, now: float) -> list[SessionInfo]:
+        return self.sessions(subject, now)
+
+    async def asession(self, family: str, now: float) -> SessionInfo | None:
+        return self.session(family, now)
+
+    async def astart_session(self, info: SessionInfo, jti: str, expires_at: float) -> None:
+        await self.astart_family(info.id, jti, expires_at)
+        await self.arecord_session(info, expires_at)
+
+    async def arotate_session(
+        self, family: str, subject: str, jti: str, next_jti: str, expires_at: float,
+        now: float, grace: float = 0.0, jkt: str | None = None,
+    ) -> RotateOutcome:
+        outcome = await self.arotate(family, jti, next_jti, expires_at, now, grace)
+        if outcome is RotateOutcome.ROTATED:
+            await self.atouch_session(family, subject, now, expires_at, jkt)
+        return outcome
+
     async def aping(self) -> None:
         await self.ais_revoked(None, None, None, None, time.time())
 
     async def aclose(self) -> None:
         self.close()
+
+
+def has_claims(store: Store) -> bool:
+    """Whether ``store`` implements :meth:`Store.claim_once` (a replay cache)."""
+    return type(store).claim_once is not Store.claim_once
+
+
+def has_sessions(store: Store) -> bool:
+    """Whether ``store`` keeps sessions: it implements :meth:`Store.record_session`,
+    :meth:`~Store.touch_session`, :meth:`~Store.sessions` and :meth:`~Store.session`
+    (a store with only some of them is treated as one without)."""
+    kind = type(store)
+    return all(getattr(kind, name) is not getattr(Store, name)
+               for name in ("record_session", "touch_session", "sessions", "session"))
 
 
 def watermark_revokes(watermark: float | None, issued_at: float | None) -> bool:

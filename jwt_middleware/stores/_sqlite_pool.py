@@ -48,13 +48,27 @@ class _ConnectionPool:
             self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            self._wal(db)
             db.execute("PRAGMA synchronous=FULL")
             db.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
         except BaseException:
             db.close()
             raise
         return db
+
+    def _wal(self, db: sqlite3.Connection) -> None:
+        """``journal_mode=WAL``, asked again while another process holds the lock it needs:
+        SQLite answers "database is locked" at once there, without its busy handler, so
+        processes opening a new file together would fail (until ``busy_timeout``)."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.005)
 
     def _acquire(self) -> tuple[sqlite3.Connection, int]:
         """An idle connection, a new one while the pool has room, else wait for one."""

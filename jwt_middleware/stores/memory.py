@@ -1,13 +1,28 @@
-"""In-memory store: for tests and a single process. Nothing survives a restart."""
+"""In-memory store: for tests and a single process. Nothing survives a restart.
+
+Its replay cache (:meth:`MemoryStore.claim_once`) is bounded: at most ``max_claims``
+unexpired claims (default 100,000, about 22 MB). Expired claims are dropped as new ones
+come (a heap ordered by expiry, so each claim costs O(log n)). A claim is never evicted
+before it expires, since that would let its proof be replayed: when the cache is full of
+unexpired claims, a new claim is refused (``False``, so the DPoP proof is refused as if
+replayed) and one warning is logged until there is room again.
+"""
 
 from __future__ import annotations
 
+import heapq
+import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._base import RotateOutcome, Store, watermark_revokes
+from ._memory_sessions import _MemorySessions
 
 __all__ = ["MemoryStore"]
+
+logger = logging.getLogger("jwt_middleware.stores.memory")
 
 
 @dataclass
@@ -19,14 +34,31 @@ class _Family:
     expires_at: float
 
 
-class MemoryStore(Store):
-    """A dict behind a lock. Thread-safe; its async methods never block for long."""
+class MemoryStore(_MemorySessions, Store):
+    """A dict behind a lock. Thread-safe; its async methods never block for long.
 
-    def __init__(self) -> None:
+    ``max_claims`` bounds the replay cache (module docstring); ``clock`` is the time
+    its claims expire by (the other methods are given ``now`` by their callers).
+    """
+
+    #: Unexpired replay-cache claims kept at most, when ``max_claims`` is not given.
+    DEFAULT_MAX_CLAIMS = 100_000
+
+    def __init__(
+        self, *, max_claims: int = DEFAULT_MAX_CLAIMS, clock: Callable[[], float] = time.time
+    ) -> None:
+        if max_claims < 1:
+            raise ValueError("MemoryStore max_claims must be at least 1")
         self._lock = threading.Lock()
         self._tokens: dict[str, float] = {}
         self._subjects: dict[str, tuple[float, float]] = {}
         self._families: dict[str, _Family] = {}
+        self.max_claims = max_claims
+        self._clock = clock
+        self._claims: dict[str, float] = {}
+        self._expiries: list[tuple[float, str]] = []  # a heap; stale entries are skipped
+        self._full = False
+        self._init_sessions()
 
     def __repr__(self) -> str:
         return "MemoryStore()"
@@ -103,6 +135,36 @@ class MemoryStore(Store):
                 return True
         return False
 
+    def claim_once(self, key: str, expires_at: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            until = self._claims.get(key)
+            if until is not None and until > now:
+                return False
+            self._expire(now)
+            if expires_at <= now:
+                return True
+            if len(self._claims) >= self.max_claims:
+                if not self._full:
+                    self._full = True
+                    logger.warning("the memory store's replay cache holds %d unexpired claims "
+                                   "(max_claims): new DPoP proofs are refused", len(self._claims))
+                return False
+            self._full = False
+            self._claims[key] = expires_at
+            heapq.heappush(self._expiries, (expires_at, key))
+            return True
+
+    def _expire(self, now: float) -> int:
+        """Drop the claims expired by ``now`` (the caller holds the lock)."""
+        heap, claims, gone = self._expiries, self._claims, 0
+        while heap and heap[0][0] <= now:
+            at, key = heapq.heappop(heap)
+            if claims.get(key) == at:
+                del claims[key]
+                gone += 1
+        return gone
+
     def ping(self) -> None:
         """Always reachable."""
 
@@ -117,4 +179,5 @@ class MemoryStore(Store):
             families = [k for k, v in self._families.items() if v.expires_at <= now]
             for k in families:
                 del self._families[k]
-            return len(gone) + len(subjects) + len(families)
+            sessions = self._purge_sessions()
+            return len(gone) + len(subjects) + len(families) + sessions + self._expire(now)

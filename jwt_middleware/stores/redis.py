@@ -2,7 +2,8 @@
 
 Keys (under a configurable prefix, ``jwtmw:`` by default) carry TTLs equal
 to the remaining life of what they protect, so Redis purges them by itself.
-Rotation is one Lua script (atomic); the revocation check is one ``MGET``.
+Rotation is one Lua script (atomic); the revocation check is one ``MGET``; a DPoP
+replay-cache claim is one ``SET NX PX`` (its TTL from this host's clock).
 URLs: ``redis://``, ``rediss://`` (TLS) and ``unix://`` sockets for one server;
 ``redis+cluster://host:port[,host:port]`` (``rediss+cluster://``) for a Redis
 Cluster, where every key carries the prefix as one hash tag so that each call
@@ -49,6 +50,7 @@ from ._base import RotateOutcome, Store, StoreError, watermark_revokes
 from ._breaker import Breaker
 from ._nearcache import DEFAULT_BOUND, DEFAULT_MAX_ENTRIES, NearCache, for_client
 from ._persistence import PersistenceCheck
+from ._redis_sessions import _RedisSessions
 from ._redis_topology import ERRORS, UNREACHABLE, check_seconds, connect, key_prefix
 from ._redis_topology import split_options as _split_options
 
@@ -62,24 +64,29 @@ _UNREACHABLE = UNREACHABLE
 #: URL query options that are ours, not redis-py's.
 _BREAKER_OPTIONS = {"breaker_failures": int, "breaker_open_for": float}
 
-# KEYS: family hash, family-revoked flag. ARGV: jti, next_jti, now, grace, ttl_ms
+# KEYS: family hash, family-revoked flag, [subject's session index]. ARGV: jti, next_jti,
+# now, grace, ttl_ms, [the DPoP key the session becomes bound to] (_redis_sessions.py).
 _ROTATE = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'revoked' end
 local cur = redis.call('HGET', KEYS[1], 'cur')
 if not cur then return 'unknown' end
 local ttl = tonumber(ARGV[5])
+local function rotated()
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  if KEYS[3] and redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+  if ARGV[6] and ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'jkt', ARGV[6]) end
+  return 'rotated'
+end
 if cur == ARGV[1] then
   redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'prev', ARGV[1], 'at', ARGV[3])
-  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-  return 'rotated'
+  return rotated()
 end
 local grace = tonumber(ARGV[4])
 if grace > 0 and redis.call('HGET', KEYS[1], 'prev') == ARGV[1] then
   local at = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
   if tonumber(ARGV[3]) - at <= grace then
     redis.call('HSET', KEYS[1], 'cur', ARGV[2])
-    if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-    return 'rotated'
+    return rotated()
   end
 end
 local left = redis.call('PTTL', KEYS[1])
@@ -113,7 +120,11 @@ def _ttl_ms(expires_at: float, now: float | None = None) -> int:
     return max(1000, math.ceil(left * 1000))
 
 
-class RedisStore(Store):
+def _claim_ms(expires_at: float) -> int:
+    return max(1, math.ceil((expires_at - time.time()) * 1000))
+
+
+class RedisStore(_RedisSessions, Store):
     """Redis-backed store; ``url`` as accepted by ``redis.Redis.from_url``, or a
     ``redis+cluster://`` or ``redis+sentinel://`` URL (module docstring).
 
@@ -325,6 +336,10 @@ class RedisStore(Store):
             self.near_cache.fill(keys, values, ticket)
         return self._verdict(values, jti, subject, issued_at, family)
 
+    def claim_once(self, key: str, expires_at: float) -> bool:
+        k = self._k("claim", key)  # the TTL is worked out as late as possible: when sent
+        return bool(self._call(lambda: self._sync.set(k, "1", nx=True, px=_claim_ms(expires_at))))
+
     def purge(self, now: float) -> int:
         return 0  # keys carry TTLs: Redis expires them by itself
 
@@ -396,6 +411,11 @@ class RedisStore(Store):
             self.near_cache.fill(keys, fetched, ticket)
             values = fetched
         return self._verdict(values, jti, subject, issued_at, family)
+
+    async def aclaim_once(self, key: str, expires_at: float) -> bool:
+        k = self._k("claim", key)
+        return bool(await self._acall(
+            lambda: self._async.set(k, "1", nx=True, px=_claim_ms(expires_at))))
 
     async def aclose(self) -> None:
         self.near_cache.close(wait=False)

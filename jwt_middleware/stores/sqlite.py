@@ -18,6 +18,8 @@ before is still the answer and comes from a small bounded cache (at most
 their expiry times, so an expired revocation stops counting on time). Any
 commit anywhere, by this process or another, changes the number and empties
 the cache; the next check runs its query in a worker thread as before. The
+sync check uses the same watch and cache (its query's pages stop fitting
+SQLite's page cache at a million revoked rows; the cache keeps it flat). The
 cross-process guarantee is the same: a revocation committed by another process
 is seen by the next check.
 
@@ -29,6 +31,16 @@ waits for one (up to ``busy_timeout``, then :class:`StoreError`). SQLite lets
 one writer in at a time anyway, and a read holds its connection for some
 microseconds. A forked child never uses a connection inherited from its
 parent.
+
+The DPoP replay cache (:meth:`SQLiteStore.claim_once`) is one ``INSERT .. ON CONFLICT
+DO UPDATE .. WHERE`` statement: atomic across the processes sharing the file, an
+expired claim taken over in place, and ``purge()`` deletes the expired ones. A claim
+is committed with ``synchronous=NORMAL``, without an ``fsync`` (on the test machine's
+disk 20 to 50 µs instead of 2 to 3 ms): a crashed or killed process loses no claim, a
+power cut may lose the last ones, which matters only if the machine is back up within
+the proofs' ``iat`` window. Each claim is a commit, and a commit empties the async
+revocation check's cache above: give the replay cache a file of its own where both are
+busy.
 """
 
 from __future__ import annotations
@@ -37,11 +49,13 @@ import asyncio
 import functools
 import os
 import sqlite3
+import time
 import weakref
 
 from ._base import RotateOutcome, Store, StoreError, watermark_revokes
 from ._sqlite_pool import _ConnectionPool
-from ._sqlite_watch import _ChangeWatch, _Rows
+from ._sqlite_sessions import SESSION_SCHEMA, START_FAMILY, _SQLiteSessions, purge_sessions
+from ._sqlite_watch import _ChangeWatch, _CheckKey, _Rows
 
 __all__ = ["SQLiteStore"]
 
@@ -55,7 +69,16 @@ CREATE TABLE IF NOT EXISTS jwt_refresh_families (
     family TEXT PRIMARY KEY, current_jti TEXT NOT NULL, previous_jti TEXT,
     rotated_at REAL NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,
     expires_at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS jwt_dpop_claims (
+    key TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID;
 """
+
+# One statement, so one write transaction: a new key is inserted, an expired one taken
+# over, a live one left alone (then no row changes, and the claim is refused).
+_CLAIM = (
+    "INSERT INTO jwt_dpop_claims VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET "
+    "expires_at = excluded.expires_at WHERE jwt_dpop_claims.expires_at <= ?3"
+)
 
 # What a check needs, with the expiry times, so that one answer serves any ``now``
 # (a revocation only ever stops counting as time passes, never starts).
@@ -78,7 +101,7 @@ def _revoked(rows: _Rows, issued_at: float | None, now: float) -> bool:
     return watermark_revokes(live_mark, issued_at)
 
 
-class SQLiteStore(_ConnectionPool, _ChangeWatch, Store):
+class SQLiteStore(_ConnectionPool, _ChangeWatch, _SQLiteSessions, Store):
     """A SQLite file shared by the threads and processes of one machine."""
 
     #: Connections open at most, when ``pool_size`` is not given.
@@ -109,7 +132,7 @@ class SQLiteStore(_ConnectionPool, _ChangeWatch, Store):
         self._init_pool()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=functools.partial(_after_fork, weakref.ref(self)))
-        self._run(lambda db: db.executescript(_SCHEMA))
+        self._run(lambda db: db.executescript(_SCHEMA + SESSION_SCHEMA))
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -143,14 +166,7 @@ class SQLiteStore(_ConnectionPool, _ChangeWatch, Store):
         )
 
     def start_family(self, family: str, jti: str, expires_at: float) -> None:
-        self._run(
-            lambda db: db.execute(
-                "INSERT OR REPLACE INTO jwt_refresh_families "
-                "(family, current_jti, previous_jti, rotated_at, revoked, expires_at) "
-                "VALUES (?, ?, NULL, 0, 0, ?)",
-                (family, jti, expires_at),
-            )
-        )
+        self._run(lambda db: db.execute(START_FAMILY, (family, jti, expires_at)))
 
     def rotate(
         self,
@@ -209,7 +225,16 @@ class SQLiteStore(_ConnectionPool, _ChangeWatch, Store):
         family: str | None,
         now: float,
     ) -> bool:
-        return _revoked(self._rows(jti, subject, family), issued_at, now)
+        # The change watch serves threads too: at a million rows the query's pages no
+        # longer fit SQLite's page cache, and a look-up read since the last commit
+        # anywhere is still the answer (benchmarks/README.md, "Scaling").
+        version = self._data_version()
+        key = (jti, subject, family)
+        rows = self._cached_rows(version, key)
+        if rows is None:
+            rows = self._rows_and_watch(jti, subject, family)
+            self._remember(version, key, rows)
+        return _revoked(rows, issued_at, now)
 
     def _rows(self, jti: str | None, subject: str | None, family: str | None) -> _Rows:
         rows: _Rows = self._run(
@@ -220,11 +245,24 @@ class SQLiteStore(_ConnectionPool, _ChangeWatch, Store):
     def purge(self, now: float) -> int:
         def work(db: sqlite3.Connection) -> int:
             count = 0
-            for table in ("jwt_revoked_tokens", "jwt_revoked_subjects", "jwt_refresh_families"):
+            for table in ("jwt_revoked_tokens", "jwt_revoked_subjects", "jwt_refresh_families",
+                          "jwt_dpop_claims"):
                 count += db.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,)).rowcount  # noqa: S608
-            return count
+            return count + purge_sessions(db)
 
         return self._transaction(work)
+
+    def claim_once(self, key: str, expires_at: float) -> bool:
+        now = time.time()
+
+        def work(db: sqlite3.Connection) -> int:
+            # Committed without waiting for the disk (module docstring), then FULL again.
+            db.execute("PRAGMA synchronous=NORMAL")
+            changed: int = db.execute(_CLAIM, (key, expires_at, now)).rowcount
+            db.execute("PRAGMA synchronous=FULL")
+            return changed
+
+        return self._run(work) == 1
 
     def ping(self) -> None:
         self._run(lambda db: db.execute("SELECT 1").fetchone())
@@ -243,6 +281,19 @@ class SQLiteStore(_ConnectionPool, _ChangeWatch, Store):
                         family: str | None) -> _Rows:
         self._open_watch()
         return self._rows(jti, subject, family)
+
+    def _cached_rows(self, version: int | None, key: _CheckKey) -> _Rows | None:
+        """The rows read for ``key`` while nothing was committed since, else ``None``."""
+        return None if version is None else self._checks[1].get(key)
+
+    def _remember(self, version: int | None, key: _CheckKey, rows: _Rows) -> None:
+        if version is None:
+            return
+        seen, cache = self._checks
+        if seen == version:  # read after ``version`` was: still the answer while it holds
+            if len(cache) >= self.check_cache_size:
+                cache.clear()
+            cache[key] = rows
 
     # --- async: the same code in a worker thread -------------------------------
 
@@ -279,21 +330,17 @@ class SQLiteStore(_ConnectionPool, _ChangeWatch, Store):
     ) -> bool:
         version = self._data_version()
         key = (jti, subject, family)
-        if version is not None:
-            rows = self._checks[1].get(key)
-            if rows is not None:  # nothing committed since it was read
-                return _revoked(rows, issued_at, now)
-        rows = await asyncio.to_thread(self._rows_and_watch, jti, subject, family)
-        if version is not None:
-            seen, cache = self._checks
-            if seen == version:  # read after ``version`` was: still the answer while it holds
-                if len(cache) >= self.check_cache_size:
-                    cache.clear()
-                cache[key] = rows
+        rows = self._cached_rows(version, key)
+        if rows is None:
+            rows = await asyncio.to_thread(self._rows_and_watch, jti, subject, family)
+            self._remember(version, key, rows)
         return _revoked(rows, issued_at, now)
 
     async def apurge(self, now: float) -> int:
         return await asyncio.to_thread(self.purge, now)
+
+    async def aclaim_once(self, key: str, expires_at: float) -> bool:
+        return await asyncio.to_thread(self.claim_once, key, expires_at)
 
     async def aping(self) -> None:
         await asyncio.to_thread(self.ping)

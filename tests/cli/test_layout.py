@@ -18,6 +18,7 @@ def test_each_module_is_about_one_thing_and_short() -> None:
     modules = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert modules == [
         "__init__.py",
+        "_audit.py",
         "_defaults.py",
         "_keys.py",
         "_output.py",
@@ -40,7 +41,7 @@ def test_the_console_script_target_and_python_m() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    for command in ("keygen", "issue", "inspect", "verify", "jwks", "revoke", "purge"):
+    for command in ("keygen", "issue", "inspect", "verify", "jwks", "revoke", "purge", "audit"):
         assert command in done.stdout
 
 
@@ -55,6 +56,7 @@ def test_the_console_script_target_and_python_m() -> None:
         ["jwks", "rotate"],
         ["revoke"],
         ["purge"],
+        ["audit"],
     ],
 )
 def test_every_help_names_its_defaults(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,3 +70,5 @@ def test_every_help_names_its_defaults(argv: list[str], capsys: pytest.CaptureFi
         assert "JWT_AUDIENCE" in out
     if argv[0] == "revoke":
         assert "JWT_REFRESH_TTL" in out
+    if argv[0] == "audit":
+        assert "JWT_AUDIT_URL" in out

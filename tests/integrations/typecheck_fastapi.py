@@ -61,6 +61,7 @@ async def direct(request: Request) -> None:
 
 Fresh = Annotated[Principal, Depends(auth.fresh_required())]
 assert_type(auth.fresh_required(), Callable[..., Awaitable[Principal]])
+assert_type(auth.dpop_required(), Callable[..., Awaitable[Principal]])
 oauth2 = JWTBearer(config=config, token_url="/auth/login")
 
 

@@ -21,6 +21,7 @@ from jwt_middleware.flask import (
     auth_blueprint,
     claims_required,
     current_principal,
+    dpop_required,
     fresh_required,
     get_jwt,
     get_principal,
@@ -73,6 +74,15 @@ def change_password(new_password: str) -> tuple[dict[str, str], int]:
 
 
 assert_type(change_password("x"), tuple[dict[str, str], int])
+
+
+@dpop_required()
+def bound_only(order: int) -> dict[str, int]:
+    return {"order": order}
+
+
+assert_type(bound_only(1), dict[str, int])
+bound_only("1")  # type: ignore[arg-type]
 change_password(1)  # type: ignore[arg-type]
 assert_type(revoke_subject("alice"), None)
 

@@ -22,6 +22,7 @@ from jwt_middleware.starlette import (
     JWTAuthBackend,
     auth_public_paths,
     claims_required,
+    dpop_required,
     fresh_required,
     get_principal,
     jwt_required,
@@ -123,6 +124,14 @@ async def change_password(request: Request) -> Response:
 
 
 assert_type(change_password, Callable[[Arg(Request, "request")], Coroutine[Any, Any, Response]])
+
+
+@dpop_required()
+async def bound_only(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("bound")
+
+
+assert_type(bound_only, Callable[[Arg(Request, "request")], Coroutine[Any, Any, PlainTextResponse]])
 assert_type(token_routes(service), list[Route])
 lifecycle_app = Starlette(
     routes=[token_mount(service, "/auth", [Route("/password", change_password)])],

@@ -147,3 +147,89 @@ def test_ping_answers_and_changes_nothing(run: Runner) -> None:
         assert await ops("is_revoked", None, None, None, None, NOW) is False
 
     run(body)
+
+
+# --- the DPoP replay cache: claim_once ---------------------------------------------------
+
+
+def test_a_key_is_claimed_once(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        later = time.time() + 60
+        assert await ops("claim_once", "dpop:k1:jti-1", later) is True
+        assert await ops("claim_once", "dpop:k1:jti-1", later) is False
+        assert await ops("claim_once", "dpop:k1:jti-1", later + 60) is False
+        assert await ops("claim_once", "dpop:k1:jti-2", later) is True
+        assert await ops("claim_once", "dpop:k2:jti-1", later) is True
+
+    run(body)
+
+
+def test_a_claim_is_independent_of_revocations(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        later = time.time() + 60
+        await ops("revoke_token", "jti-1", LATER)
+        assert await ops("claim_once", "jti-1", later) is True
+        assert await ops("is_revoked", "dpop:jti-2", None, None, None, NOW) is False
+        assert await ops("claim_once", "dpop:jti-2", later) is True
+        assert await ops("is_revoked", "dpop:jti-2", None, None, None, NOW) is False
+
+    run(body)
+
+
+def test_an_expired_claim_can_be_claimed_again(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        soon = time.time() + 0.25
+        assert await ops("claim_once", "dpop:k:short", soon) is True
+        assert await ops("claim_once", "dpop:k:short", soon) is False
+        while time.time() < soon:  # the clock must pass the expiry: nothing else to wait for
+            await asyncio.sleep(0.02)
+        # Redis counts a TTL from when the command arrives, so a claim may outlive its
+        # expiry by the call's latency (never the other way): ask until it has gone.
+        deadline, again = soon + 5, False
+        while not again and time.time() < deadline:
+            again = await ops("claim_once", "dpop:k:short", time.time() + 60)
+            await asyncio.sleep(0 if again else 0.02)
+        assert again is True
+        assert await ops("claim_once", "dpop:k:short", time.time() + 60) is False
+
+    run(body)
+
+
+def test_a_claim_that_has_expired_already_keeps_nothing_but_is_refused_while_one_holds(
+    run: Runner,
+) -> None:
+    async def body(ops: Ops) -> None:
+        now = time.time()
+        assert await ops("claim_once", "dpop:k:live", now + 60) is True
+        assert await ops("claim_once", "dpop:k:live", now - 10) is False
+        assert await ops("claim_once", "dpop:k:past", now - 10) is True
+
+    run(body)
+
+
+def test_concurrent_async_claims_exactly_one_wins(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        later = time.time() + 60
+        for i in range(5):
+            outcomes = await asyncio.gather(
+                *(ops("claim_once", f"dpop:k:race-{i}", later) for _ in range(8)))
+            assert outcomes.count(True) == 1, outcomes
+
+    run(body)
+
+
+def test_concurrent_threaded_claims_exactly_one_wins(run: Runner) -> None:
+    async def body(ops: Ops) -> None:
+        later = time.time() + 60
+        barrier = threading.Barrier(8)
+
+        def attempt(i: int) -> list[bool]:
+            barrier.wait()
+            return [ops.store.claim_once(f"dpop:k:thread-{n}", later) for n in range(20)]
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(attempt, range(8)))
+        for n in range(20):
+            assert [r[n] for r in results].count(True) == 1
+
+    run(body)

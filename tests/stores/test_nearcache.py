@@ -596,11 +596,20 @@ def test_sqlite_unchanged_file_means_no_thread_hop(tmp_path: Path, hops: list[st
     store.close()
 
 
-def test_sqlite_commit_by_another_process_is_seen_on_the_next_check(tmp_path: Path) -> None:
+def _scheck(store: SQLiteStore, jti: str | None, subject: str | None = None,
+            family: str | None = None) -> bool:
+    moment = time.time()
+    return store.is_revoked(jti, subject, moment - 60, family, moment)
+
+
+@pytest.mark.parametrize("check", [_acheck, _scheck], ids=["async", "sync"])
+def test_sqlite_commit_by_another_process_is_seen_on_the_next_check(
+    tmp_path: Path, check: Callable[..., bool]
+) -> None:
     path = tmp_path / "t.db"
     store = SQLiteStore(path)
     for _ in range(3):
-        assert _acheck(store, "j", "alice", "fam") is False
+        assert check(store, "j", "alice", "fam") is False
     child = textwrap.dedent(f"""
         import time
         from jwt_middleware.stores.sqlite import SQLiteStore
@@ -609,7 +618,20 @@ def test_sqlite_commit_by_another_process_is_seen_on_the_next_check(tmp_path: Pa
         store.close()
     """)
     subprocess.run([sys.executable, "-c", child], check=True, cwd=ROOT, timeout=HANG)
-    assert _acheck(store, "j", "alice", "fam") is True
+    assert check(store, "j", "alice", "fam") is True
+    store.close()
+
+
+def test_sqlite_sync_check_is_served_from_the_change_watch_while_nothing_commits(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "t.db")
+    assert _scheck(store, "j") is False  # opens the watch, reads the file
+    assert _scheck(store, "j") is False  # reads data_version, then the file once
+    _seen, cache = store._checks
+    assert ("j", None, None) in cache, "the look-up is kept while nothing commits"
+    store.revoke_token("j", LATER)
+    assert _scheck(store, "j") is True, "a commit empties the cache: the very next check"
     store.close()
 
 

@@ -89,6 +89,8 @@ def test_a_forked_child_never_uses_its_parents_connections(tmp_path: Path) -> No
     store.is_revoked("warm", None, None, None, time.time())
     parents = list(store._idle)
     assert parents, "the parent holds an idle connection"
+    watch = store._watch
+    assert watch is not None, "the sync check opened the change watch"
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report, never return into pytest
@@ -97,7 +99,7 @@ def test_a_forked_child_never_uses_its_parents_connections(tmp_path: Path) -> No
             fresh = all(db not in store._idle for db in parents)
             store.revoke_token("from-child", time.time() + 60)
             used = store._idle[0] not in parents
-            code = 0 if fresh and used and store._inherited == parents else 2
+            code = 0 if fresh and used and store._inherited == [*parents, watch] else 2
         finally:
             os.write(write, bytes([code]))
             os._exit(0)

@@ -1,33 +1,8 @@
-"""Outgoing calls: identity passed between services, with ``requests`` or ``httpx``.
+"""Service identity for outgoing calls: :class:`ForwardBearer` and :class:`ServiceToken`.
 
-Two kinds of credentials:
-
-* :class:`ForwardBearer`: forward the bearer token of the request being
-  served, so the downstream service sees the same user::
-
-      requests.get(url, auth=ForwardBearer(request.headers))   # Flask or Starlette
-
-* :class:`ServiceToken`: a short-lived token for one audience, cached and
-  renewed before it expires. Minted by your own :class:`~jwt_middleware.Issuer`
-  (``ServiceToken.from_issuer``), or fetched from an OAuth 2 token endpoint
-  with the client credentials grant (``ServiceToken.from_client_credentials``)::
-
-      orders = ServiceToken.from_issuer(issuer, audience="orders-api", subject="billing")
-      requests.post(url, auth=orders.requests_auth())
-      await httpx.AsyncClient(auth=orders.httpx_auth()).post(url)
-
-Neither HTTP library is imported by this module: install the one you call
-with (``jwt-middleware[requests]``, ``jwt-middleware[httpx]``, or
-``jwt-middleware[client]`` for both). A :class:`ForwardBearer` is a plain
-callable, which both libraries accept as ``auth`` (httpx sync and async
-clients alike); ``requests_auth()`` and ``httpx_auth()`` import their library
-when called and say which extra to install if it is missing. The client
-credentials fetch uses ``requests`` when it is installed and ``httpx``
-otherwise (async: ``httpx``, or ``requests`` in a worker thread).
-
-Security: tokens are never logged; a forwarded token keeps its own
-audience, so a downstream service accepts it only if it is in that audience
-(prefer service tokens with the downstream's own audience).
+Also the helpers every outgoing-call module shares: which HTTP library is
+importable, and the message naming the extra to install when one is missing.
+The user guide is the package docstring (``jwt_middleware.client``).
 """
 
 from __future__ import annotations
@@ -41,9 +16,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from ._core.bearer import extract_bearer
-from ._core.errors import ConfigurationError, JWTMiddlewareError
-from ._lifecycle.issue import Issuer
+from .._core.bearer import extract_bearer
+from .._core.errors import ConfigurationError, JWTMiddlewareError
+from .._lifecycle.issue import Issuer
 
 if TYPE_CHECKING:
     import httpx
