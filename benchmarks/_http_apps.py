@@ -64,6 +64,7 @@ VARIANTS: dict[str, Callable[[], Any]] = {
     "fastapi-ours-uncached": _from(bf.fastapi_apps, f"{bf.UNCACHED} dependency"),
     "fastapi-peer": fastapi_peer,
     "fastapi-authx": _from(bf.fastapi_apps, "AuthX"),
+    "fastapi-nothing": _from(bf.fastapi_apps, "reference: a dependency that does nothing"),
     "flask-bare": _from(bf.flask_apps, "bare Flask"),
     "flask-bare-again": _from(bf.flask_apps, "bare Flask"),
     "flask-ours": _from(bf.flask_apps, f"{bf.WARM} extension"),

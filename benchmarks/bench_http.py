@@ -62,6 +62,7 @@ from benchmarks._http_load import Window, wait_quiet
 from benchmarks._http_servers import Server, Variant, check, pinned, serving
 
 TARGET = 0.9
+REFERENCE = "reference:"
 
 
 def _group(
@@ -86,7 +87,9 @@ VARIANTS: list[Variant] = [
             [("starlette-peer", "AuthenticationMiddleware + PyJWT", (400, 400))]),
     *_group("uvicorn", "FastAPI", "fastapi",
             [("fastapi-peer", "HTTPBearer + PyJWT", (401, 401)),
-             ("fastapi-authx", "AuthX", (401, 422))]),
+             ("fastapi-authx", "AuthX", (401, 422)),
+             # What FastAPI's dependency machinery alone costs: no check at all.
+             ("fastapi-nothing", f"{REFERENCE} a dependency that does nothing", (200, 200))]),
     *_group("gunicorn", "Flask", "flask",
             [("flask-peer", "flask-jwt-extended", (401, 422))]),
 ]
@@ -305,21 +308,26 @@ def report(opts: Options, samples: Samples, raw: bool = False) -> str:
     lines = [header(opts, samples), ""]
     summary = [
         "| server, framework | jwt_middleware warm cache ÷ bare | target | uncached ÷ bare "
-        "| peers ÷ bare | control: bare ÷ bare |",
-        "|---|---:|---|---:|---|---:|",
+        "| peers ÷ bare | references ÷ bare | control: bare ÷ bare |",
+        "|---|---:|---|---:|---|---|---:|",
     ]
     for group in dict.fromkeys(v.group for v in opts.variants):
         rows = [v for v in opts.variants if v.group == group]
         table, medians = group_table(rows, samples, raw)
         lines += table
         both = {key: f"{a:.2f}, {b:.2f}" for key, (a, b) in medians.items()}
-        control, ours, uncached, *peers = rows[1:]
+        control, ours, uncached, *others = rows[1:]
+        peers = "; ".join(
+            f"{p.label} {both[p.key]}" for p in others if not p.label.startswith(REFERENCE)
+        )
+        refs = "; ".join(
+            f"{p.label.removeprefix(REFERENCE).strip()} {both[p.key]}"
+            for p in others if p.label.startswith(REFERENCE)
+        )
         summary.append(
             f"| {ours.server}, {group} | {both[ours.key]} "
             f"| {verdict(*medians[ours.key], medians[control.key][0])} "
-            f"| {both[uncached.key]} | "
-            + "; ".join(f"{p.label} {both[p.key]}" for p in peers)
-            + f" | {both[control.key]} |"
+            f"| {both[uncached.key]} | {peers} | {refs or '—'} | {both[control.key]} |"
         )
     note = "(each ratio in this table: by req/s, then by server CPU per request)"
     return "\n".join([*lines, *summary, "", note])
@@ -336,7 +344,7 @@ def verdict(rps_ratio: float, cpu_ratio: float, control: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--duration", default="3s", help="wrk -d per run (default 3s)")
     parser.add_argument("--connections", type=int, default=16, help="wrk -c (default 16)")
     parser.add_argument("--threads", type=int, default=1, help="wrk -t (default 1)")
