@@ -204,8 +204,8 @@ def test_content_encryption_not_accepted_by_the_key_refused() -> None:
 
 
 def test_dir_with_the_wrong_key_refused() -> None:
-    ours = decryption_key("dir", kid="shared")
-    theirs = DecryptionKey.generate("dir", kid="shared")
+    ours = decryption_key("dir", kid="one-secret")
+    theirs = DecryptionKey.generate("dir", kid="one-secret")
     token = theirs.encryption_key().encrypt(inner_token())
     refused(verifier(ours), token, DecryptionError, "the token could not be decrypted")
 
