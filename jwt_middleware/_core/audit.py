@@ -78,7 +78,11 @@ def _safe_id(value: object) -> str | None:
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)
-    if len(text) > _MAX_ID or _TOKENISH.search(text):
+    if len(text) > _MAX_ID or _TOKENISH.search(text) or not text.isprintable():
+        return REDACTED
+    try:  # a lone surrogate would fail every sink's encoding, and with it a whole batch
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         return REDACTED
     return text
 

@@ -30,7 +30,13 @@ from .._sansio.authenticator import (
     RequestInfo,
     build_authenticator,
 )
-from .._sansio.dpop import ResourceDPoP, route_refusal, scope_proofs, scope_public_url
+from .._sansio.dpop import (
+    DPoPRequiredError,
+    ResourceDPoP,
+    route_refusal,
+    scope_proofs,
+    scope_public_url,
+)
 from .._sansio.dpop import dpop_required as _dpop_guard
 from .._sansio.enforce import TransportPolicy, scope_transport, transport_option
 from .._sansio.fastpath import fast_authenticate, fast_header
@@ -57,6 +63,24 @@ def _mark_dpop(dependency: Callable[..., Any], dpop: ResourceDPoP) -> None:
         uses_dpop(dependency, dpop.mode)
 
 
+def reused(
+    bearer: "JWTBearer | _OptionalBearer", conn: HTTPConnection, principal: Principal
+) -> Principal:
+    """The principal an ASGI middleware in front verified, held to this bearer's own
+    policies too: its ``require_https`` and its DPoP ``required`` (a middleware with weaker
+    ones must not weaken the route). A bound principal came with a valid proof: the
+    middleware refuses a bound token sent as ``Bearer`` in every mode."""
+    try:
+        if bearer.transport is not None:
+            scope_transport(bearer.transport, conn.scope, bearer.authenticator)
+        dpop = bearer.authenticator.dpop
+        if dpop.required and principal.jkt is None:
+            raise dpop.challenge(DPoPRequiredError(), bearer.realm, "bearer")
+    except AuthError as exc:
+        raise refuse(conn, exc, bearer.realm) from None
+    return principal
+
+
 class JWTBearer(SecurityBase):
     """A FastAPI security dependency: ``Depends(auth)`` gives the verified principal.
 
@@ -70,10 +94,12 @@ class JWTBearer(SecurityBase):
     (``principal -> user | None``, sync or async) backs :attr:`current_user`.
     ``dpop`` (a :class:`~jwt_middleware.DPoPPolicy`) takes ``Authorization: DPoP`` with its
     proof, refuses a bound token sent as ``Bearer`` and documents the ``DPoP`` scheme; give
-    the ASGI middleware in front the same policy (the bearer then reads its principal).
+    the ASGI middleware in front the same policy (the bearer then reads its principal, and
+    still refuses an unbound one where its own mode is ``required``).
     ``transport`` (a :class:`~jwt_middleware.TransportPolicy`) refuses a token over plain
-    HTTP (400, documented in OpenAPI) before it is read, when no middleware in front did;
-    ``Strict-Transport-Security`` and the token routes need the middleware's policy.
+    HTTP (400, documented in OpenAPI) before it is read, behind a middleware too (one with
+    weaker policies never weakens the route); ``Strict-Transport-Security`` and the token
+    routes need the middleware's policy.
     """
 
     def __init__(
@@ -114,7 +140,7 @@ class JWTBearer(SecurityBase):
         scope = conn.scope
         principal = scope.get(PRINCIPAL_KEY)
         if isinstance(principal, Principal):
-            return principal
+            return reused(self, conn, principal)
         authenticator = self.authenticator
         try:
             if self.transport is not None:  # HTTPS first, before any token is read
@@ -289,7 +315,7 @@ class _OptionalBearer(SecurityBase):
         scope = conn.scope
         principal = scope.get(PRINCIPAL_KEY)
         if isinstance(principal, Principal):
-            return principal
+            return reused(self, conn, principal)
         try:
             if self.transport is not None:  # HTTPS first, before any token is read
                 scope_transport(self.transport, scope, self.authenticator)

@@ -57,6 +57,13 @@ def test_an_id_that_looks_like_a_token_is_redacted(field: str) -> None:
     assert getattr(email, field) == "jane.doe@example.com"
 
 
+@pytest.mark.parametrize("odd", ["\udc80", "alice\nkind=issued", "bob\x00"])
+def test_an_id_no_sink_can_write_safely_is_redacted(odd: str) -> None:
+    event = AuditEvent(1.0, AuditKind.ISSUED, subject=odd)
+    assert event.subject == "<redacted>"
+    event.to_json().encode("utf-8")  # every sink can encode it
+
+
 def test_json_line_and_record_round_trip() -> None:
     event = AuditEvent(
         1700000000.25, AuditKind.REFUSED, "suppressed", reason="expired", count=42,

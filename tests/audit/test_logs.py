@@ -83,6 +83,18 @@ def test_the_audit_writes_through_its_worker(log: AuditLog) -> None:
     audit.close()
 
 
+def test_an_unencodable_id_loses_no_event_of_its_batch(log: AuditLog) -> None:
+    from jwt_middleware.audit import LogSink
+
+    audit = Audit([LogSink(log)], clock=lambda: T0)
+    for subject in ("bob", "\udc80", "carol"):
+        audit.emit("issued", subject=subject)
+    assert audit.flush(10)
+    assert [r["subject"] for r in log.query()] == ["bob", "<redacted>", "carol"]
+    assert audit.lost == 0
+    audit.close()
+
+
 def test_the_sqlite_table_is_append_only(tmp_path: Path) -> None:
     log = SQLiteAuditLog(tmp_path / "audit.db")
     log.append([_events()[0].to_record()])
