@@ -9,8 +9,6 @@ answers ``{"subject": ..., "jkt": ...}``. The answer keeps every response header
 (No ``from __future__ import annotations`` here: FastAPI reads the route's annotations.)
 """
 
-import asyncio
-import io
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -40,6 +38,7 @@ from jwt_middleware.starlette import JWTAuthBackend, get_principal, jwt_required
 from jwt_middleware.starlette import dpop_required as starlette_dpop_required
 from jwt_middleware.starlette import roles_required as starlette_roles_required
 from jwt_middleware.wsgi import JWTMiddleware as WSGIMiddleware
+from tests.integrations.calls import asgi_call, wsgi_call
 
 #: Every adapter and integration that authenticates a request.
 FRAMEWORKS = ("asgi", "wsgi", "starlette", "starlette-backend", "fastapi", "flask")
@@ -128,64 +127,30 @@ def _seen(principal: object) -> dict[str, Any]:
 
 
 def asgi_caller(app: Any, proxies: TrustedProxies | None) -> Callable[..., Answer]:
+    # the trusted proxies in the scope, as an adapter that knows the app's does
+    extra = None if proxies is None else {TRUSTED_PROXIES_KEY: proxies}
+
     def call(method: str, path: str, headers: Headers, peer: str, scheme: str,
              host: str) -> Answer:
-        scope: dict[str, Any] = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": method, "scheme": scheme, "path": path, "raw_path": path.encode(),
-            "root_path": "", "query_string": b"", "client": (peer, 50000),
-            "server": ("10.1.1.1", 8000),
-            "headers": [(b"host", host.encode())]
-            + [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        }
-        if proxies is not None:  # as an adapter that knows the app's trusted proxies does
-            scope[TRUSTED_PROXIES_KEY] = proxies
-        sent: list[Mapping[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: Mapping[str, Any]) -> None:
-            sent.append(message)
-
-        asyncio.run(app(scope, receive, send))
-        start = next(m for m in sent if m["type"] == "http.response.start")
-        found = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
-        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        return Answer(start["status"], _body(body), found)
+        status, found, body = asgi_call(
+            app, method, path, headers, scheme=scheme, host=host, client=(peer, 50000),
+            server=("10.1.1.1", 8000), extra=extra,
+        )
+        return Answer(status, _body(body), found)
 
     return call
 
 
 def wsgi_caller(app: Any, proxies: TrustedProxies | None) -> Callable[..., Answer]:
+    extra = None if proxies is None else {TRUSTED_PROXIES_KEY: proxies}
+
     def call(method: str, path: str, headers: Headers, peer: str, scheme: str,
              host: str) -> Answer:
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "",
-            "QUERY_STRING": "", "SERVER_NAME": "10.1.1.1", "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": host, "REMOTE_ADDR": peer,
-            "wsgi.version": (1, 0), "wsgi.url_scheme": scheme, "wsgi.input": io.BytesIO(),
-            "wsgi.errors": io.StringIO(), "wsgi.multithread": False,
-            "wsgi.multiprocess": False, "wsgi.run_once": False,
-        }
-        if proxies is not None:
-            environ[TRUSTED_PROXIES_KEY] = proxies
-        for name, value in headers:  # a WSGI server joins repeated headers with ", "
-            key = "HTTP_" + name.upper().replace("-", "_")
-            environ[key] = f"{environ[key]}, {value}" if key in environ else value
-        started: list[tuple[str, list[tuple[str, str]]]] = []
-
-        def start_response(status: str, hdrs: list[tuple[str, str]], exc: Any = None) -> Any:
-            started.append((status, hdrs))
-
-        chunks = app(environ, start_response)
-        try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        status, hdrs = started[-1]
-        return Answer(int(status.split()[0]), _body(body), list(hdrs))
+        status, found, body = wsgi_call(
+            app, method, path, headers, scheme=scheme, host=host,
+            server=("10.1.1.1", "8000"), peer=peer, extra=extra,
+        )
+        return Answer(status, _body(body), found)
 
     return call
 

@@ -11,8 +11,6 @@ the tests in ``test_fast_path.py`` send the same requests to both and compare.
 which name a local dependency.)
 """
 
-import asyncio
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -38,6 +36,7 @@ from jwt_middleware.flask import JWT, get_current_user, jwt_required
 from jwt_middleware.flask import get_principal as flask_principal
 from jwt_middleware.starlette import JWTAuthBackend, on_auth_error
 from jwt_middleware.wsgi import JWTMiddleware as WSGIMiddleware
+from tests.integrations.calls import asgi_call, challenge, wsgi_call
 
 #: Every adapter and integration that authenticates a request.
 FRAMEWORKS = ("asgi", "wsgi", "starlette-backend", "fastapi", "flask")
@@ -83,57 +82,16 @@ def _subject(principal: object) -> str | None:
 
 def asgi_caller(app: Any) -> Callable[[str, str, Headers], Answer]:
     def call(method: str, path: str, headers: Headers) -> Answer:
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-            "root_path": "", "query_string": b"", "client": ("127.0.0.1", 1),
-            "server": ("test", 80),
-            "headers": [(b"host", b"test")]
-            + [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        }
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        asyncio.run(app(scope, receive, send))
-        start = next(m for m in sent if m["type"] == "http.response.start")
-        found = [v.decode("latin-1") for k, v in start["headers"] if k == b"www-authenticate"]
-        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        return Answer(start["status"], _body(body), found[0] if found else None)
+        status, found, body = asgi_call(app, method, path, headers)
+        return Answer(status, _body(body), challenge(found))
 
     return call
 
 
 def wsgi_caller(app: Any) -> Callable[[str, str, Headers], Answer]:
     def call(method: str, path: str, headers: Headers) -> Answer:
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "",
-            "QUERY_STRING": "", "SERVER_NAME": "test", "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "test", "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO(),
-            "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
-        }
-        for name, value in headers:  # a WSGI server joins repeated headers with ", "
-            key = "HTTP_" + name.upper().replace("-", "_")
-            environ[key] = f"{environ[key]}, {value}" if key in environ else value
-        started: list[tuple[str, list[tuple[str, str]]]] = []
-
-        def start_response(status: str, hdrs: list[tuple[str, str]], exc: Any = None) -> Any:
-            started.append((status, hdrs))
-
-        chunks = app(environ, start_response)
-        try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        status, hdrs = started[-1]
-        found = [v for k, v in hdrs if k.lower() == "www-authenticate"]
-        return Answer(int(status.split()[0]), _body(body), found[0] if found else None)
+        status, found, body = wsgi_call(app, method, path, headers)
+        return Answer(status, _body(body), challenge(found))
 
     return call
 

@@ -11,9 +11,8 @@ peer (ASGI ``client``, WSGI ``REMOTE_ADDR``) and scheme, as a server would.
 (No ``from __future__ import annotations`` here: FastAPI reads the routes' annotations.)
 """
 
-import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -53,6 +52,7 @@ from jwt_middleware.starlette import (
     token_mount,
 )
 from jwt_middleware.wsgi import JWTMiddleware as WSGIMiddleware
+from tests.integrations.calls import asgi_call
 
 #: Every adapter and integration that reads a token.
 FRAMEWORKS = (
@@ -134,42 +134,24 @@ def _url(read: Callable[[], str]) -> str | None:
         return None
 
 
+def _joined(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for k, v in headers:
+        name = k.lower()
+        found[name] = f"{found[name]}, {v}" if name in found else v
+    return found
+
+
 def asgi_caller(app: Any) -> Callable[..., Answer]:
     def call(
         method: str, path: str, headers: Headers, peer: str | None, scheme: str, raw: bytes
     ) -> Answer:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": scheme,
-            "path": path,
-            "raw_path": path.encode(),
-            "root_path": "",
-            "query_string": b"",
-            "client": (peer, 50000) if peer is not None else None,
-            "server": ("10.1.1.1", 443 if scheme == "https" else 80),
-            "headers": [
-                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
-            ],
-        }
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": raw, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        asyncio.run(app(scope, receive, send))
-        start = next(m for m in sent if m["type"] == "http.response.start")
-        found: dict[str, str] = {}
-        for k, v in start.get("headers", ()):
-            name, value = k.decode("latin-1").lower(), v.decode("latin-1")
-            found[name] = f"{found[name]}, {value}" if name in found else value
-        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        return Answer(start["status"], _body(body), found)
+        status, found, body = asgi_call(
+            app, method, path, headers.items(), scheme=scheme, host=None,
+            client=(peer, 50000) if peer is not None else None,
+            server=("10.1.1.1", 443 if scheme == "https" else 80), body=raw,
+        )
+        return Answer(status, _body(body), _joined(found))
 
     return call
 
@@ -189,11 +171,7 @@ def wsgi_caller(app: Any) -> Callable[..., Answer]:
         if peer is not None:
             environ["REMOTE_ADDR"] = peer
         chunks, status, hdrs = run_wsgi_app(app, environ, buffered=True)
-        found: dict[str, str] = {}
-        for k, v in hdrs.items():
-            name = k.lower()
-            found[name] = f"{found[name]}, {v}" if name in found else v
-        return Answer(int(status.split()[0]), _body(b"".join(chunks)), found)
+        return Answer(int(status.split()[0]), _body(b"".join(chunks)), _joined(hdrs.items()))
 
     return call
 
